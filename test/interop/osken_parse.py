@@ -241,6 +241,13 @@ def decode(buf):
     return fallback_parse(version, msg_type, msg_len, xid, buf), 'fallback'
 
 
+def _ename(e):
+    t = type(e)
+    if t.__module__ in ('builtins', '__main__', __name__):
+        return t.__name__
+    return '%s.%s' % (t.__module__, t.__name__)
+
+
 def _json_default(o):
     if isinstance(o, (bytes, bytearray)):
         return base64.b64encode(bytes(o)).decode('ascii')
@@ -277,7 +284,7 @@ def parse_msg(buf, name=None, want_json=True):
     try:
         msg, kind = decode_with_timeout(buf)
     except Exception as e:
-        res['error'] = '%s: %s' % (type(e).__name__, e)
+        res['error'] = '%s: %s' % (_ename(e), e)
         res['error_reserialize'] = 'not parsed'
         return res
     res['ok'] = True
