@@ -2,6 +2,7 @@
 # Installs the Debian packages tsof's tests and demo talk to (the real peers:
 # Open vSwitch, os-ken, tshark...) when they are missing. Run as root; a no-op
 # when everything is present, so `npm test` can call it every time.
+# Usage: install-peers.sh [PACKAGE...]   (default: all of them)
 set -euo pipefail
 
 # package -> a file it provides, to tell whether it is installed
@@ -16,8 +17,11 @@ declare -A PEERS=(
   [netsniff-ng]=/usr/sbin/trafgen
 )
 
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=("${!PEERS[@]}")
 missing=()
-for pkg in "${!PEERS[@]}"; do
+for pkg in "${wanted[@]}"; do
+  [ -n "${PEERS[$pkg]:-}" ] || { echo "install-peers: unknown package $pkg" >&2; exit 2; }
   [ -e "${PEERS[$pkg]}" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,0 +1,110 @@
+// tsof-controller: loads app modules (TypeScript as written, through tsx) into
+// one Controller and listens until SIGINT or SIGTERM. bin/tsof-controller.js
+// registers tsx and calls main(); exit codes: 0 done, 1 runtime failure (an app
+// that does not load, a port in use), 2 bad usage.
+
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { Controller } from './controller.ts';
+
+const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--log-level LEVEL] [--json] APP.ts...
+
+Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the controller.
+  -p, --port N          TCP port to listen on (default 6653)
+      --host ADDR       address to listen on (default: all)
+      --log-level LEVEL trace, debug, info, warn, error or fatal (default info)
+      --json            log JSON lines (pino) instead of text
+  -h, --help            show this help`;
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+class UsageError extends Error {}
+
+function options(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const port = values.port ?? '6653';
+  if (!/^\d+$/.test(port) || +port > 65535) throw new UsageError(`--port must be a TCP port number (0-65535), got "${port}"`);
+  const level = values['log-level'] ?? 'info';
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${level}"`);
+  if (!values.help && positionals.length === 0) throw new UsageError('give at least one app module');
+  return { port: +port, host: values.host, level, json: values.json ?? false, help: values.help ?? false, apps: positionals };
+}
+
+/** One line per record: time, level, message, then the record's own fields as key=value. */
+function textLogger(level: string): Logger {
+  const names: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+  const write = (line: string) => {
+    const { level: n, time, msg, err, ...fields } = JSON.parse(line);
+    const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    const error = err ? `\n${err.stack ?? err.message}` : '';
+    process.stderr.write(`${new Date(time).toISOString().slice(11, 23)} ${names[n] ?? n} ${msg}${kv.join('')}${error}\n`);
+  };
+  return pino({ level, base: undefined }, { write });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = options(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`tsof-controller: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = opts.json ? pino({ level: opts.level, name: 'tsof-controller' }) : textLogger(opts.level);
+  const controller = new Controller({ port: opts.port, host: opts.host, logger: log });
+  // An app's async listener that rejects is a bug to report, not a reason to drop every switch.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection in an app'));
+
+  for (const file of opts.apps) {
+    let app: unknown;
+    try {
+      app = (await import(pathToFileURL(resolve(file)).href)).default;
+    } catch (err) {
+      log.fatal({ err, app: file }, 'cannot load app');
+      return 1;
+    }
+    if (typeof app !== 'function') {
+      log.fatal({ app: file }, 'an app module must default-export a function (controller) => void');
+      return 1;
+    }
+    await app(controller);
+    log.info({ app: file }, 'app loaded');
+  }
+
+  try {
+    await controller.listen();
+  } catch (err) {
+    log.fatal({ err }, 'cannot listen');
+    return 1;
+  }
+  const signal = await new Promise<string>((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+  log.info({ signal }, 'shutting down');
+  await controller.close();
+  return 0;
+}
