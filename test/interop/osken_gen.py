@@ -94,13 +94,19 @@ def _port_bytes(p):
 
 def _oxm_id_bytes(o):
     """OFPOxmId with a real oxm_length (os-ken's own OFPOxmId.serialize()
-    always writes length 0).  Uses o.length if set (parsed objects)."""
+    always writes length 0, and OFPExperimenterOxmId.serialize() returns
+    None).  Uses o.length if set (parsed objects, where 0 is a real
+    length) and writes the experimenter id that follows an experimenter
+    OXM header."""
     n, _v, _m = ofp.oxm_from_user(o.type, None)
     length = o.length
-    if not length:
+    if length is None:
         size = ofp._oxm_field_desc(n).type.size
         length = size * 2 if o.hasmask else size
-    return struct.pack('!I', n << 9 | int(bool(o.hasmask)) << 8 | length)
+    b = struct.pack('!I', n << 9 | int(bool(o.hasmask)) << 8 | length)
+    if isinstance(o, parser.OFPExperimenterOxmId):
+        b += struct.pack('!I', o.exp_id)
+    return b
 
 
 def _table_features_bytes(tf, spec_oxm_len):
