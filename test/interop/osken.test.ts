@@ -11,29 +11,22 @@
 //   are filtered out by OSKEN_LIMITS, each naming the os-ken fault (or the spec
 //   rule the generated input breaks), and a test proves every limit still real.
 //
-// Python runs once per batch (osken_parse.py reads JSON lines on stdin). Results
-// and the list of os-ken faults: docs/conformance-interop.md.
+// Field values are compared through test/support/ryu-json.ts, the Ryu-JSON mapping
+// the Ryu vectors use too: every dict field accounted for, lengths and type codes
+// checked against the wire. Python runs once per batch (osken_parse.py reads JSON
+// lines on stdin). Results and the list of os-ken faults: docs/conformance-interop.md.
 
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { action, actionId, instruction, instructionId } from '../../src/openflow/codec/actions.ts';
-import {
-  decodeMessage,
-  encodeMessage,
-  MESSAGES,
-  messageInfo,
-  OFPT,
-  type Message,
-  type MessageType,
-} from '../../src/openflow/codec/messages.ts';
-import { OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, oxmFieldById, oxmFieldInfo } from '../../src/openflow/codec/oxm.ts';
-import type { TlvCodec } from '../../src/openflow/codec/schema.ts';
-import { helloElement, meterBand, queueProp, tableFeatureProp, type TableFeatureProp } from '../../src/openflow/codec/structs.ts';
-import { fromHex, ipv6ToBytes, ipv6ToString, toHex } from '../../src/openflow/codec/wire.ts';
+import { decodeMessage, encodeMessage, messageInfo, OFPT, type Message } from '../../src/openflow/codec/messages.ts';
+import { OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC } from '../../src/openflow/codec/oxm.ts';
+import type { TableFeatureProp } from '../../src/openflow/codec/structs.ts';
+import { fromHex, toHex } from '../../src/openflow/codec/wire.ts';
 import { arbMessageOf, MESSAGE_TYPES } from '../support/arbitraries.ts';
+import { compareWithRyu, isObj, parseRyuJson } from '../support/ryu-json.ts';
 
 const PYTHON = '/usr/bin/python3';
 const script = (name: string) => fileURLToPath(new URL(name, import.meta.url));
@@ -50,38 +43,11 @@ interface OskenResult {
   json: Record<string, unknown> | null;
 }
 
-/** JSON.parse that keeps integers beyond 2^53 (os-ken's u64 values) exact, as bigint. */
-function parseJson(text: string): unknown {
-  const BIG = '\u0000bigint:'; // a prefix no os-ken string has, written escaped into the JSON text
-  let out = '';
-  let last = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-    } else if (c >= '0' && c <= '9') {
-      let j = i;
-      while (j < text.length && text[j] >= '0' && text[j] <= '9') j++;
-      if (j - i > 15 && !'.eE'.includes(text[j])) {
-        out += `${text.slice(last, i)}"\\u0000bigint:${text.slice(i, j)}"`;
-        last = j;
-      }
-      i = j - 1;
-    }
-  }
-  out += text.slice(last);
-  return JSON.parse(out, (_k, v) => (typeof v === 'string' && v.startsWith(BIG) ? BigInt(v.slice(BIG.length)) : v));
-}
-
 function jsonLines<T>(text: string): T[] {
   return text
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => parseJson(l) as T);
+    .map((l) => parseRyuJson(l) as T);
 }
 
 function python(args: string[], input?: string): string {
@@ -97,221 +63,23 @@ function oskenParse(items: readonly { name: string; hex: string }[]): OskenResul
   return out;
 }
 
-// ---- os-ken's to_jsondict() in tsof's terms ------------------------------------------
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-const snakeOf = (cls: string) => cls.replace(/^OFP/, '').replace(/(?<!^)([A-Z])/g, '_$1').toLowerCase();
-
-/** os-ken shows bytes as base64, or (some experimenter data) as a list of byte or u32 values. */
-function bytesOf(v: unknown, unit: 1 | 4 = 1): Uint8Array {
-  if (v === null || v === undefined) return new Uint8Array(0);
-  if (typeof v === 'string') return Uint8Array.from(Buffer.from(v, 'base64'));
-  const list = v as number[];
-  const out = new Uint8Array(list.length * unit);
-  const dv = new DataView(out.buffer);
-  list.forEach((x, i) => (unit === 1 ? dv.setUint8(i, x) : dv.setUint32(4 * i, x)));
-  return out;
-}
-
-/** The tsof message type of an os-ken message class: OFPFlowStatsReply -> flow_stats_reply. */
-function messageType(cls: string): MessageType | undefined {
-  const special: Record<string, MessageType> = {
-    OFPSwitchFeatures: 'features_reply',
-    OFPErrorMsg: 'error',
-    OFPErrorExperimenterMsg: 'error',
-  };
-  const name = special[cls] ?? snakeOf(cls);
-  if (name in MESSAGES) return name as MessageType;
-  // os-ken says desc_stats_request, port_desc_stats_reply...; tsof drops "_stats" where the spec's name has none.
-  const short = name.replace('_stats_', '_');
-  return short in MESSAGES ? (short as MessageType) : undefined;
-}
-
-/** The os-ken classes of each TLV family, the tsof codec with its type codes, and the key os-ken keeps the code in. */
-const TLV_FAMILIES: [RegExp, TlvCodec<unknown>, string][] = [
-  [/^OFPActionId$/, actionId as TlvCodec<unknown>, 'type'],
-  [/^OFPInstructionId$/, instructionId as TlvCodec<unknown>, 'type'],
-  [/^OFPAction/, action as TlvCodec<unknown>, 'type'],
-  [/^OFPInstruction/, instruction as TlvCodec<unknown>, 'type'],
-  [/^OFPMeterBand(?!Stats)/, meterBand as TlvCodec<unknown>, 'type'],
-  [/^OFPTableFeatureProp/, tableFeatureProp as TlvCodec<unknown>, 'type'],
-  [/^OFPQueueProp/, queueProp as TlvCodec<unknown>, 'property'],
-  [/^OFPHelloElem/, helloElement as TlvCodec<unknown>, 'type'],
-];
-
-/** Keys whose tsof name is not the camelCase of os-ken's. */
-const RENAME: Record<string, Record<string, string>> = {
-  OFPErrorMsg: { type: 'errType', exp_type: 'code' },
-  OFPErrorExperimenterMsg: { type: 'errType', exp_type: 'code' },
-  OFPGroupMod: { type: 'groupType' },
-  OFPGroupDescStats: { type: 'groupType' },
-};
-
-/** Wire lengths: tsof computes them on encode, and the byte comparison already checks them. */
-const LENGTHS = new Set(['len', 'length', 'actions_len']);
-
-function oxmValue(field: string, v: unknown): unknown {
-  // os-ken prints IPv6 with netaddr; tsof with RFC 5952. Compare the addresses, not the texts.
-  return typeof v === 'string' && oxmFieldInfo(field)?.kind === 'ipv6' ? ipv6ToString(ipv6ToBytes(v)) : v;
-}
-
-/** os-ken's own names of non-basic OXM fields (Nicira's reg0, tun_id...), from its field table. */
-let oskenOxmNumbers: Record<string, number> | undefined;
-
-/** class << 7 | field of an OXM that os-ken names: "field_<n>" when it has no name for it. */
-function oxmNumber(name: string): number {
-  const basic = oxmFieldInfo(name);
-  if (basic) return (OFPXMC_OPENFLOW_BASIC << 7) | basic.id;
-  const unnamed = /^field_(\d+)$/.exec(name);
-  if (unnamed) return Number(unnamed[1]);
-  const table = '{f.name: f.num for f in o.oxm_types if isinstance(f.num, int)}';
-  oskenOxmNumbers ??= JSON.parse(
-    python(['-c', `import json; from os_ken.ofproto import ofproto_v1_3 as o; print(json.dumps(${table}))`]),
-  ) as Record<string, number>;
-  const n = oskenOxmNumbers[name];
-  if (n === undefined) throw new Error(`os-ken OXM field "${name}" has no number`);
-  return n;
-}
-
-const concat = (a: Uint8Array, b: Uint8Array) => Uint8Array.from([...a, ...b]);
-
-/** Classes whose dict does not map key by key. */
-const SPECIAL: Record<string, (body: Record<string, unknown>) => unknown> = {
-  OFPMatch: (b) => fromOsken(b.oxm_fields),
-  OXMTlv: ({ field, value, mask }) => {
-    const name = field as string;
-    if (oxmFieldInfo(name)) return { field, value: oxmValue(name, value), ...(mask === null ? {} : { mask: oxmValue(name, mask) }) };
-    const n = oxmNumber(name);
-    // pbb_uca is an OpenFlow 1.4 field that os-ken's 1.3 table lacks: it shows the raw value.
-    const basic = n >> 7 === OFPXMC_OPENFLOW_BASIC ? oxmFieldById(n & 0x7f) : undefined;
-    if (basic && mask === null) return { field: basic.name, value: bytesOf(value).reduce((a, b) => a * 256 + b, 0) };
-    const data = mask === null ? bytesOf(value) : concat(bytesOf(value), bytesOf(mask));
-    return { field: 'opaque', oxmClass: n >> 7, oxmField: n & 0x7f, hasMask: mask !== null, data };
-  },
-  OFPOxmId: ({ type, hasmask, length }) => {
-    const n = oxmNumber(type as string);
-    return { oxmClass: n >> 7, oxmField: n & 0x7f, hasMask: Boolean(hasmask), length };
-  },
-  OFPExperimenterOxmId: ({ exp_id, ...rest }) => ({ ...(SPECIAL.OFPOxmId(rest) as object), experimenter: exp_id }),
-  // os-ken turns the bitmaps into a version list (and back, for the bytes).
-  OFPHelloElemVersionBitmap: ({ versions, length }) => {
-    const bitmaps = new Array<number>(((length as number) - 4) / 4).fill(0);
-    for (const v of versions as number[]) bitmaps[v >> 5] = (bitmaps[v >> 5] | (1 << (v & 31))) >>> 0;
-    return { type: 'versionbitmap', bitmaps };
-  },
-  // os-ken shows clear_actions with an empty action list, which its wire form does not have.
-  OFPInstructionActions: (b) => {
-    const type = instruction.byCode.get(b.type as number);
-    return type === 'clear_actions' ? { type } : { type, actions: fromOsken(b.actions) };
-  },
-  // os-ken's experimenter band has no data (its parser insists on length 16).
-  OFPMeterBandExperimenter: (b) => ({ ...generic('OFPMeterBandExperimenter', b), data: new Uint8Array(0) }),
-  OFPTableFeaturePropExperimenter: (b) => ({ ...generic('OFPTableFeaturePropExperimenter', b), data: bytesOf(b.data, 4) }),
-};
-
-function generic(cls: string, body: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const family = TLV_FAMILIES.find(([re]) => re.test(cls));
-  if (family) {
-    const code = body[family[2]] as number;
-    out.type = family[1].byCode.get(code) ?? 'unknown';
-    if (out.type === 'unknown') out.code = code;
-  }
-  for (const [k, v] of Object.entries(body)) {
-    if (LENGTHS.has(k) || (family && k === family[2])) continue;
-    const key = RENAME[cls]?.[k] ?? camel(k);
-    out[key] = k === 'data' ? bytesOf(v) : fromOsken(v);
-  }
-  return out;
-}
-
-/** A message dict: its type, and a multipart body flattened or named as tsof has it. */
-function message(cls: string, type: MessageType, body: Record<string, unknown>): Record<string, unknown> {
-  const multipart = messageInfo(type).mp !== undefined;
-  const { body: mpBody, ...rest } = body;
-  const out: Record<string, unknown> = { type, ...generic(cls, multipart ? omit(rest, 'type') : rest) };
-  if (mpBody === undefined) return out;
-  const keys = MESSAGES[type][1].keys;
-  const listKey = keys.length === 1 && ['stats', 'ports', 'tables'].includes(keys[0]) ? keys[0] : undefined;
-  const converted = fromOsken(mpBody);
-  if (listKey) return { ...out, [listKey]: converted };
-  // A single-struct body (desc, aggregate, group/meter features, experimenter): its fields are the message's.
-  const single = Array.isArray(converted) ? converted[0] : converted;
-  return { ...out, ...(single as object) };
-}
-
-function omit(o: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
-}
-
-/** A value of os-ken's to_jsondict() as the tsof value it should equal. */
-function fromOsken(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(fromOsken);
-  if (!isObject(v)) return v;
-  const keys = Object.keys(v);
-  if (keys.length === 1 && /^(OFP|OXMTlv$)/.test(keys[0]) && isObject(v[keys[0]])) {
-    const [cls] = keys;
-    const body = v[cls] as Record<string, unknown>;
-    const special = SPECIAL[cls];
-    if (special) return special(body);
-    const type = messageType(cls);
-    return type ? message(cls, type, body) : generic(cls, body);
-  }
-  return generic('', v);
-}
+// ---- os-ken's to_jsondict() against tsof's values ----------------------------------------
 
 /**
- * A decoded tsof message less what os-ken's objects do not keep: the header
- * (to_jsondict has no xid or version), features_reply's reserved field, and bit
- * 31 of hello version bitmaps (os-ken's bitmap parser reads bits 0-30 only,
- * `for shift in range(31)`). The byte round trip checks all of these.
+ * A decoded tsof message as os-ken's objects keep it: bit 31 of hello version
+ * bitmaps is lost (os-ken's bitmap parser reads bits 0-30 only,
+ * `for shift in range(31)`). The byte round trip checks that bit.
  */
-function asOskenSees(msg: Message): Record<string, unknown> {
-  const m: Record<string, unknown> = omit(msg as unknown as Record<string, unknown>, 'xid', 'version');
-  if (msg.type === 'features_reply') delete m.reserved;
-  if (msg.type === 'hello') {
-    m.elements = msg.elements.map((e) => (e.type === 'versionbitmap' ? { ...e, bitmaps: e.bitmaps.map((b) => b & 0x7fffffff) } : e));
-  }
-  return m;
+function asOskenSees(msg: Message): Message {
+  if (msg.type !== 'hello') return msg;
+  const elements = msg.elements.map((e) => (e.type === 'versionbitmap' ? { ...e, bitmaps: e.bitmaps.map((b) => b & 0x7fffffff) } : e));
+  return { ...msg, elements };
 }
 
-/** Numbers and bigints alike as "#n", bytes as hex: the form both sides are compared in. */
-function canon(v: unknown): unknown {
-  if (typeof v === 'number' || typeof v === 'bigint') return `#${v}`;
-  if (v instanceof Uint8Array) return `0x${toHex(v)}`;
-  if (Array.isArray(v)) return v.map(canon);
-  if (isObject(v)) {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, x]) => [k, canon(x)]),
-    );
-  }
-  return v;
-}
-
-/** Where two canonical values first differ, as "path: a vs b". */
-function firstDiff(a: unknown, b: unknown, path = ''): string {
-  if (JSON.stringify(a) === JSON.stringify(b)) return '';
-  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') {
-    return `${path || '.'}: tsof ${JSON.stringify(a)}, os-ken ${JSON.stringify(b)}`;
-  }
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) {
-    const d = firstDiff(x[k], y[k], `${path}.${k}`);
-    if (d) return d;
-  }
-  return path;
-}
-
-/** The tsof message against os-ken's dict of the same bytes: "" when they agree. */
+/** The tsof message against os-ken's dict of the same bytes (test/support/ryu-json.ts): "" when they agree. */
 function fieldMismatch(msg: Message, osken: OskenResult): string {
   if (!osken.json) return `os-ken gave no dict: ${osken.error}`;
-  return firstDiff(canon(asOskenSees(msg)), canon(fromOsken(osken.json)));
+  return compareWithRyu(osken.json, asOskenSees(msg)).join('; ');
 }
 
 // ---- what os-ken cannot take ---------------------------------------------------------------
@@ -320,7 +88,7 @@ function fieldMismatch(msg: Message, osken: OskenResult): string {
 function* nodes(v: unknown, path: string[] = []): Generator<{ path: string[]; node: Record<string, unknown> }> {
   if (Array.isArray(v)) {
     for (const x of v) yield* nodes(x, path);
-  } else if (isObject(v)) {
+  } else if (isObj(v)) {
     yield { path, node: v };
     for (const [k, x] of Object.entries(v)) yield* nodes(x, [...path, k]);
   }
