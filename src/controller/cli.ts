@@ -3,17 +3,22 @@
 // registers tsx and calls main(); exit codes: 0 done, 1 runtime failure (an app
 // that does not load, a port in use), 2 bad usage.
 
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { Controller } from './controller.ts';
 
-const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--log-level LEVEL] [--json] APP.ts...
+const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
+                      [--log-level LEVEL] [--json] APP.ts...
 
 Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the controller.
   -p, --port N          TCP port to listen on (default 6653)
       --host ADDR       address to listen on (default: all)
+      --tls-cert FILE   listen with TLS: the controller's certificate (PEM)...
+      --tls-key FILE    ...and its private key (PEM)
+      --tls-ca FILE     accept only switches with a certificate signed by this CA (PEM)
       --log-level LEVEL trace, debug, info, warn, error or fatal (default info)
       --json            log JSON lines (pino) instead of text
   -h, --help            show this help`;
@@ -31,6 +36,9 @@ function options(argv: string[]) {
       options: {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -45,7 +53,11 @@ function options(argv: string[]) {
   const level = values['log-level'] ?? 'info';
   if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${level}"`);
   if (!values.help && positionals.length === 0) throw new UsageError('give at least one app module');
-  return { port: +port, host: values.host, level, json: values.json ?? false, help: values.help ?? false, apps: positionals };
+  const [cert, key, ca] = [values['tls-cert'], values['tls-key'], values['tls-ca']];
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (ca !== undefined && cert === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+  const tls = cert === undefined ? undefined : { cert, key: key!, ca };
+  return { port: +port, host: values.host, tls, level, json: values.json ?? false, help: values.help ?? false, apps: positionals };
 }
 
 /** One line per record: time, level, message, then the record's own fields as key=value. */
@@ -74,7 +86,18 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = opts.json ? pino({ level: opts.level, name: 'tsof-controller' }) : textLogger(opts.level);
-  const controller = new Controller({ port: opts.port, host: opts.host, logger: log });
+  let tls;
+  try {
+    tls = opts.tls && {
+      cert: readFileSync(opts.tls.cert),
+      key: readFileSync(opts.tls.key),
+      ...(opts.tls.ca && { ca: readFileSync(opts.tls.ca), requestCert: true }),
+    };
+  } catch (err) {
+    log.fatal({ err }, 'cannot read the TLS files');
+    return 1;
+  }
+  const controller = new Controller({ port: opts.port, host: opts.host, logger: log, tls });
   // An app's async listener that rejects is a bug to report, not a reason to drop every switch.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection in an app'));
 

@@ -1,10 +1,11 @@
-// The Controller: a TCP server for OpenFlow switches and the event bus apps
-// listen on. It owns the Switch of each connection and the map of ready
+// The Controller: a TCP or TLS server for OpenFlow switches (spec 6.3.3) and
+// the event bus apps listen on. It owns the Switch of each connection and the map of ready
 // switches by datapath id; a second connection from the same datapath replaces
 // the first (the switch reconnected). A listener that throws is logged and the
 // other listeners still run: one app's bug does not stall a switch.
 
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { pino, type Logger } from 'pino';
 import { OFP_TCP_PORT, type Message, type MessageOf } from '../openflow/codec/index.ts';
@@ -32,6 +33,11 @@ export interface ControllerOptions extends Partial<SwitchOptions> {
   /** Address to listen on; all addresses by default. */
   host?: string;
   logger?: Logger;
+  /**
+   * Listen with TLS instead of TCP: at least `key` and `cert` (PEM). Give `ca`
+   * and `requestCert: true` to accept only switches with a certificate it signed.
+   */
+  tls?: TlsOptions;
 }
 
 const DEFAULTS: SwitchOptions = {
@@ -51,15 +57,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly opts: SwitchOptions;
   private readonly port: number;
   private readonly host: string | undefined;
+  private readonly tls: TlsOptions | undefined;
   private readonly connections = new Set<Switch>();
   private server: Server | undefined;
   private readonly hooks: SwitchHost;
 
   constructor(opts: ControllerOptions = {}) {
     super();
-    const { port, host, logger, ...switchOpts } = opts;
+    const { port, host, logger, tls, ...switchOpts } = opts;
     this.port = port ?? OFP_TCP_PORT;
     this.host = host;
+    this.tls = tls;
+    if (tls && (!tls.key || !tls.cert)) throw new TypeError('the tls option needs a key and a cert');
     this.log = logger ?? pino({ name: 'tsof-controller' });
     this.opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(switchOpts).filter(([, v]) => v !== undefined)) };
     this.hooks = {
@@ -87,9 +96,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Starts listening; resolves with the bound address (the actual port when port is 0). */
   async listen(): Promise<AddressInfo> {
     if (this.server) throw new Error('the controller is already listening');
-    const server = createServer((socket) => {
+    const accept = (socket: Socket) => {
       this.connections.add(new Switch(socket, this.opts, this.hooks, this.log));
-    });
+    };
+    // A TLS switch is handed over once its handshake is done; one that fails it never becomes a Switch.
+    const server = this.tls ? createTlsServer(this.tls, accept) : createServer(accept);
+    server.on('tlsClientError', (err, socket) =>
+      this.log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake with a switch failed'),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.host, () => {
@@ -100,7 +114,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     server.on('error', (err) => this.log.error({ err }, 'listening socket failed'));
     this.server = server;
     const addr = server.address() as AddressInfo;
-    this.log.info({ address: addr.address, port: addr.port }, 'listening for switches');
+    this.log.info({ address: addr.address, port: addr.port, tls: Boolean(this.tls) }, 'listening for switches');
     return addr;
   }
 

@@ -1,10 +1,12 @@
 // The tsof controller SDK: OpenFlow 1.3 apps in TypeScript, in the manner of
-// Ryu's app manager. A Controller listens for switches (TCP, port 6653 by
-// default), runs the handshake with each (HELLO with a version bitmap, then
+// Ryu's app manager. A Controller listens for switches (TCP or TLS, port 6653
+// by default), runs the handshake with each (HELLO with a version bitmap, then
 // FEATURES and PORT_DESC; spec 6.3.1 and 7.3.1), keeps it alive with echoes,
 // and emits typed events ('switch', 'packet_in', 'port_status'...) that carry
 // a Switch handle and the message decoded by the codec. An app is a module
 // whose default export receives the Controller (see App and docs/controller.md).
+// Apps build what they send with flowMatch() and flowMod(), groupMod() and
+// meterMod() (match.ts, flows.ts), and parse and build packets with packet/.
 //
 // Invariants:
 // - Apps see only decoded, typed messages; only the codec touches the wire.
@@ -21,9 +23,11 @@ import type { Controller } from './controller.ts';
 
 export { Controller, type ControllerEvents, type ControllerOptions } from './controller.ts';
 export { OpenFlowError, RequestError, type RequestFailure } from './errors.ts';
-export { flowMod, matchField, OFP_DEFAULT_PRIORITY, packetOut } from './helpers.ts';
+export * from './flows.ts';
+export { matchField, packetOut } from './helpers.ts';
+export * from './match.ts';
 export * from './packet/index.ts';
-export { Switch, type MultipartType, type Outgoing, type ReplyTo, type RequestType, type SwitchOptions } from './switch.ts';
+export { Switch, type MultipartType, type Outgoing, type ReplyTo, type RequestType, type Role, type SwitchOptions } from './switch.ts';
 export * from '../openflow/codec/index.ts';
 
 /** An app module's default export: it subscribes to the controller's events (and may await setup). */

@@ -1,5 +1,6 @@
 // One switch connection: framing and decoding, the handshake, echo liveness,
-// requests matched to replies by xid, and the bounded packet-in queue. The
+// requests matched to replies by xid (roles and the switch config among them),
+// messages confirmed by a barrier, and the bounded packet-in queue. The
 // Controller creates a Switch per accepted socket; apps get it, handshake done,
 // in the 'switch' event and use send(), request(), barrier() and ports.
 //
@@ -11,7 +12,8 @@
 //   peers cannot trade errors forever.
 // - Each pending request settles exactly once: with its reply (multipart parts
 //   joined), an OpenFlowError for an OFPT_ERROR with its xid, or a RequestError
-//   (timeout, disconnect, overload, malformed reply).
+//   (timeout, disconnect, overload, malformed reply). An OFPT_ERROR for a
+//   message sent with confirm() rejects that call and reaches no app.
 // - Memory is bounded: at most packetInQueue packet-ins wait for the app (more
 //   are dropped undecoded, counted and logged once per interval), at most
 //   maxPendingRequests requests wait for replies, and packet-ins are not handed
@@ -27,6 +29,7 @@ import {
   Framer,
   MESSAGES,
   OFP_VERSION,
+  OFPCR_ROLE,
   OFPMPF_MORE,
   OFPPR,
   OFPT,
@@ -56,6 +59,11 @@ export type Outgoing<M extends Message = Message> = M extends { type: MultipartT
 /** Messages that have a reply: barrier_request -> barrier_reply, flow_stats_request -> flow_stats_reply... */
 export type RequestType = Extract<MessageType, `${string}_request`>;
 export type ReplyTo<K> = K extends `${infer B}_request` ? MessageOf<Extract<MessageType, `${B}_reply`>> : never;
+
+/** Controller roles (spec 6.3.7): names for OFPCR_ROLE_*. */
+export type Role = 'equal' | 'master' | 'slave';
+const ROLE_CODE = { equal: OFPCR_ROLE.EQUAL, master: OFPCR_ROLE.MASTER, slave: OFPCR_ROLE.SLAVE, nochange: OFPCR_ROLE.NOCHANGE } as const;
+const ROLE_NAME: Record<number, Role> = { [OFPCR_ROLE.EQUAL]: 'equal', [OFPCR_ROLE.MASTER]: 'master', [OFPCR_ROLE.SLAVE]: 'slave' };
 
 export interface SwitchOptions {
   /** Send an echo request after this long without a message from the switch (ms). */
@@ -110,10 +118,16 @@ export class Switch {
   readonly remote: string;
   state: 'handshake' | 'ready' | 'closed' = 'handshake';
   readonly stats = { packetIns: 0, packetInDrops: 0, malformed: 0 };
+  /** This controller's role at the switch, as the last role reply said; every connection starts as equal. */
+  role: Role = 'equal';
+  /** The generation id of the last role reply (meaningful for master and slave). */
+  generationId: bigint | undefined;
 
   private log: Logger;
   private readonly framer = new Framer();
   private readonly pending = new Map<number, Pending>();
+  /** Messages sent with confirm(): an OFPT_ERROR with their xid is handed here, not to the apps. */
+  private readonly watched = new Map<number, (err: MessageOf<'error'>) => void>();
   private readonly packetIns: Ring<MessageOf<'packet_in'>>;
   private lastXid = 0;
   private lastRx = Date.now();
@@ -197,6 +211,68 @@ export class Switch {
   /** Resolves when the switch has processed every message sent before it (spec 6.2). */
   async barrier(opts?: { timeout?: number }): Promise<void> {
     await this.request({ type: 'barrier_request' }, opts);
+  }
+
+  /**
+   * Sends messages that have no reply (flow_mod, group_mod, set_config...) and a
+   * barrier after them. Resolves when the switch has processed them all, or
+   * rejects with the OpenFlowError of the first it refused; errors answered
+   * here do not reach the 'error' event.
+   */
+  async confirm(msgs: Outgoing | Outgoing[], opts?: { timeout?: number }): Promise<void> {
+    const errors: OpenFlowError[] = [];
+    const xids: number[] = [];
+    try {
+      for (const m of Array.isArray(msgs) ? msgs : [msgs]) {
+        const xid = m.xid ?? this.nextXid();
+        this.watched.set(xid, (err) => errors.push(new OpenFlowError(err, m.type)));
+        xids.push(xid);
+        this.send({ ...m, xid } as Outgoing);
+      }
+      // The switch answers in order (spec 6.2), so every error comes before the barrier's reply.
+      await this.barrier(opts);
+    } finally {
+      for (const xid of xids) this.watched.delete(xid);
+    }
+    if (errors.length) throw errors[0];
+  }
+
+  /**
+   * Asks for a role (spec 6.3.7). Master and slave need a generation id, which
+   * the switch compares with the newest it has seen: an older one is refused
+   * with OFPRRFC_STALE. Resolves with the role the switch granted; a master
+   * request turns any other master into a slave.
+   */
+  async requestRole(role: 'equal'): Promise<{ role: Role; generationId: bigint }>;
+  async requestRole(role: 'master' | 'slave', generationId: bigint): Promise<{ role: Role; generationId: bigint }>;
+  async requestRole(role: Role, generationId = 0n): Promise<{ role: Role; generationId: bigint }> {
+    const reply = await this.request({ type: 'role_request', role: ROLE_CODE[role], generationId });
+    return this.noteRole(reply);
+  }
+
+  /** The role the switch has for this connection, without changing it (OFPCR_ROLE_NOCHANGE). */
+  async queryRole(): Promise<{ role: Role; generationId: bigint }> {
+    return this.noteRole(await this.request({ type: 'role_request', role: ROLE_CODE.nochange, generationId: 0n }));
+  }
+
+  private noteRole(reply: MessageOf<'role_reply'>): { role: Role; generationId: bigint } {
+    const role = ROLE_NAME[reply.role];
+    if (!role) throw new RequestError('malformed', 'role_request', `the switch replied with unknown role ${reply.role}`);
+    this.role = role;
+    this.generationId = reply.generationId;
+    return { role, generationId: reply.generationId };
+  }
+
+  /** The switch configuration: fragment handling (OFPC_FRAG_*) and how many bytes of a packet a table-miss sends up. */
+  async getConfig(opts?: { timeout?: number }): Promise<{ flags: number; missSendLen: number }> {
+    const { flags, missSendLen } = await this.request({ type: 'get_config_request' }, opts);
+    return { flags, missSendLen };
+  }
+
+  /** Sets the switch configuration; resolves once applied, rejects if refused (OFPET_SWITCH_CONFIG_FAILED). */
+  async setConfig(config: { flags?: number; missSendLen?: number }, opts?: { timeout?: number }): Promise<void> {
+    const now = config.flags === undefined || config.missSendLen === undefined ? await this.getConfig(opts) : undefined;
+    await this.confirm({ type: 'set_config', flags: config.flags ?? now!.flags, missSendLen: config.missSendLen ?? now!.missSendLen }, opts);
   }
 
   /** Resolves when the socket's write buffer is below its high-water mark. */
@@ -305,6 +381,10 @@ export class Switch {
     if (msg.type === 'hello') return this.onHello(msg);
     const p = this.pending.get(msg.xid);
     if (p && (msg.type === p.reply || msg.type === 'error')) return this.settle(msg.xid, p, msg);
+    if (msg.type === 'error') {
+      const watcher = this.watched.get(msg.xid);
+      if (watcher) return watcher(msg);
+    }
     if (msg.type === 'port_status') {
       if (msg.reason === OFPPR.DELETE) this.ports.delete(msg.desc.portNo);
       else this.ports.set(msg.desc.portNo, msg.desc);
@@ -403,7 +483,7 @@ export class Switch {
 
   private nextXid(): number {
     do this.lastXid = (this.lastXid + 1) >>> 0;
-    while (this.lastXid === 0 || this.pending.has(this.lastXid));
+    while (this.lastXid === 0 || this.pending.has(this.lastXid) || this.watched.has(this.lastXid));
     return this.lastXid;
   }
 }

@@ -1,12 +1,13 @@
 // Ethernet II frames (IEEE 802.3 clause 3) with any number of 802.1Q / 802.1ad
-// VLAN tags (IEEE 802.1Q clause 9). parseEthernet() reads the header of a frame
-// from a packet-in; emitEthernet() builds one for a packet-out.
+// VLAN tags (vlan.ts). parseEthernet() reads the header of a frame from a
+// packet-in; emitEthernet() builds one for a packet-out.
 //
 // As a datapath does, a frame too short for a header is not an error: parse
 // returns undefined, and a tag cut short ends the tag list with its TPID as
 // the ethertype. Nothing here throws on packet bytes.
 
-import { macToBytes } from '../../openflow/codec/index.ts';
+import { checkUint, get16, macToBytes, macToString, set16, withHeader } from './bytes.ts';
+import { isTpid, readVlanTag, VLAN_TAG_LEN, writeVlanTag, type VlanTag } from './vlan.ts';
 
 export const ETHERTYPE = {
   IPV4: 0x0800,
@@ -20,15 +21,11 @@ export const ETHERTYPE = {
 } as const;
 
 export const ETH_HEADER_LEN = 14;
-const TAG_LEN = 4;
 
-export interface VlanTag {
-  /** 0x8100 (C-tag) or 0x88a8 (S-tag). */
-  tpid: number;
-  pcp: number;
-  dei: number;
-  vid: number;
-}
+// Offsets in the header.
+const F_DST = 0;
+const F_SRC = 6;
+const F_TYPE = 12;
 
 export interface Ethernet {
   dst: string;
@@ -41,42 +38,61 @@ export interface Ethernet {
   payload: Uint8Array;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 /** The colon-separated lower-case text of the 6 bytes at off, as the codec writes MACs. */
-export function formatMac(b: Uint8Array, off = 0): string {
-  return `${HEX[b[off]]}:${HEX[b[off + 1]]}:${HEX[b[off + 2]]}:${HEX[b[off + 3]]}:${HEX[b[off + 4]]}:${HEX[b[off + 5]]}`;
+export const formatMac = (b: Uint8Array, off = 0): string => macToString(b, off);
+
+/** A view of a frame's untagged header, checked once to be long enough; a hot path reads it without allocating. */
+export class EthernetView {
+  private constructor(readonly bytes: Uint8Array) {}
+
+  static of(frame: Uint8Array): EthernetView | undefined {
+    return frame.length < ETH_HEADER_LEN ? undefined : new EthernetView(frame);
+  }
+
+  get dst(): string {
+    return macToString(this.bytes, F_DST);
+  }
+  get src(): string {
+    return macToString(this.bytes, F_SRC);
+  }
+  /** The first ethertype: a TPID when the frame is tagged. */
+  get ethertype(): number {
+    return get16(this.bytes, F_TYPE);
+  }
+  /** Whether the destination is a group (multicast or broadcast) address. */
+  get multicast(): boolean {
+    return (this.bytes[F_DST] & 1) === 1;
+  }
 }
 
 export function parseEthernet(frame: Uint8Array): Ethernet | undefined {
-  if (frame.length < ETH_HEADER_LEN) return undefined;
+  const view = EthernetView.of(frame);
+  if (!view) return undefined;
   const vlans: VlanTag[] = [];
-  let off = 12;
-  let ethertype = (frame[off] << 8) | frame[off + 1];
-  while ((ethertype === ETHERTYPE.VLAN || ethertype === ETHERTYPE.QINQ) && off + 2 + TAG_LEN <= frame.length) {
-    const tci = (frame[off + 2] << 8) | frame[off + 3];
-    vlans.push({ tpid: ethertype, pcp: tci >> 13, dei: (tci >> 12) & 1, vid: tci & 0xfff });
-    off += TAG_LEN;
-    ethertype = (frame[off] << 8) | frame[off + 1];
+  let off = F_TYPE;
+  let ethertype = view.ethertype;
+  while (isTpid(ethertype) && off + 2 + VLAN_TAG_LEN <= frame.length) {
+    vlans.push(readVlanTag(frame, off));
+    off += VLAN_TAG_LEN;
+    ethertype = get16(frame, off);
   }
-  return { dst: formatMac(frame, 0), src: formatMac(frame, 6), ethertype, vlans, payload: frame.subarray(off + 2) };
+  return { dst: view.dst, src: view.src, ethertype, vlans, payload: frame.subarray(off + 2) };
 }
+
+/** The length of the header with its tags. */
+export const ethernetLength = (eth: { vlans?: VlanTag[] }): number => ETH_HEADER_LEN + VLAN_TAG_LEN * (eth.vlans?.length ?? 0);
 
 /** The frame for a header and payload; the tags are written outermost first. */
 export function emitEthernet(eth: Omit<Ethernet, 'payload' | 'vlans'> & { vlans?: VlanTag[] }, payload: Uint8Array): Uint8Array {
-  const vlans = eth.vlans ?? [];
-  const head = ETH_HEADER_LEN + TAG_LEN * vlans.length;
-  const out = new Uint8Array(head + payload.length);
-  const dv = new DataView(out.buffer);
-  out.set(macToBytes(eth.dst), 0);
-  out.set(macToBytes(eth.src), 6);
-  let off = 12;
-  for (const t of vlans) {
-    dv.setUint16(off, t.tpid);
-    dv.setUint16(off + 2, (t.pcp << 13) | (t.dei << 12) | t.vid);
-    off += TAG_LEN;
+  const out = withHeader(ethernetLength(eth), payload);
+  out.set(macToBytes(eth.dst), F_DST);
+  out.set(macToBytes(eth.src), F_SRC);
+  let off = F_TYPE;
+  for (const t of eth.vlans ?? []) {
+    writeVlanTag(out, off, t);
+    off += VLAN_TAG_LEN;
   }
-  dv.setUint16(off, eth.ethertype);
-  out.set(payload, head);
+  checkUint('ethertype', eth.ethertype, 16);
+  set16(out, off, eth.ethertype);
   return out;
 }
