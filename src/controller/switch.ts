@@ -138,6 +138,11 @@ export class Switch {
   private readonly liveness: NodeJS.Timeout;
   private readonly handshakeTimer: NodeJS.Timeout;
   private helloSeen = false;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private hello!: { resolve(): void; reject(e: Error): void };
 
   constructor(
@@ -179,7 +184,14 @@ export class Switch {
     const full = { ...msg, xid } as Message;
     if (MULTIPART.has(msg.type) && (full as { flags?: number }).flags === undefined) (full as { flags: number }).flags = 0;
     const bytes = encodeMessage(full);
-    if (this.state !== 'closed' && !this.socket.write(bytes)) this.congested = true;
+    if (this.state === 'closed') return xid;
+    // One writev per event-loop turn instead of one write syscall per message.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    if (!this.socket.write(bytes)) this.congested = true;
     return xid;
   }
 
