@@ -54,6 +54,7 @@ import {
   u8,
   type Infer,
   type StructCodec,
+  type Tagged,
 } from './schema.ts';
 import { array, bucket, helloElement, meterBand, packetQueue, port, tableFeatures } from './structs.ts';
 import { DecodeError, Reader, toHex, Writer } from './wire.ts';
@@ -123,17 +124,17 @@ const errorBody: StructCodec<{ errType: number; code: number; experimenter?: num
   const plain = struct({ errType: u16, code: u16, data: rest });
   const exp = struct({ errType: u16, code: u16, experimenter: hex32, data: rest });
   const isExp = (r: Reader) => r.dv.getUint16(r.off) === OFPET_EXPERIMENTER;
+  const tagged = (head: readonly string[]) => {
+    const [p, e] = [plain.tagged(head), exp.tagged(head)];
+    return (r: Reader, end: number, ...h: unknown[]) => {
+      r.need(2, end, ERR.BAD_REQUEST.BAD_LEN, 'error');
+      return (isExp(r) ? e : p)(r, end, ...h);
+    };
+  };
   return {
     ...plain,
-    decodeInto(obj, r, end) {
-      r.need(2, end, ERR.BAD_REQUEST.BAD_LEN, 'error');
-      (isExp(r) ? exp : plain).decodeInto(obj, r, end);
-    },
-    decode(r, end) {
-      const obj = {};
-      this.decodeInto(obj, r, end);
-      return obj as never;
-    },
+    tagged,
+    decode: tagged([]),
     encode: (w, v) => (v.errType === OFPET_EXPERIMENTER ? exp : plain).encode(w, v as never),
     formatFields: (v) =>
       v.errType === OFPET_EXPERIMENTER
@@ -488,6 +489,8 @@ interface Entry {
   ofpt: number;
   mp: number; // -1 for a plain message
   body: StructCodec<any>;
+  /** Decodes the body into the whole message: (r, end, type, version, xid[, flags]). */
+  decode: Tagged;
 }
 
 const byName = new Map<string, Entry>();
@@ -495,7 +498,9 @@ const plain: (Entry | undefined)[] = [];
 const mpRequest = new Map<number, Entry>();
 const mpReply = new Map<number, Entry>();
 for (const [name, row] of Object.entries(MESSAGES) as [MessageType, Row][]) {
-  const e: Entry = { name, ofpt: row[0], mp: row.length === 3 ? row[2] : -1, body: row[1] };
+  const mp = row.length === 3 ? row[2] : -1;
+  const head = mp < 0 ? ['type', 'version', 'xid'] : ['type', 'version', 'xid', 'flags'];
+  const e: Entry = { name, ofpt: row[0], mp, body: row[1], decode: row[1].tagged(head) };
   byName.set(name, e);
   if (e.mp < 0) plain[e.ofpt] = e;
   else (e.ofpt === REQ ? mpRequest : mpReply).set(e.mp, e);
@@ -532,6 +537,7 @@ function failure(error: OfErrorCode, offset: number, detail: string, xid?: numbe
 export function decodeMessage(buf: Uint8Array): DecodeResult {
   if (buf.length < 8) return failure(ERR.BAD_REQUEST.BAD_LEN, 0, `message of ${buf.length} bytes, shorter than a header`);
   const r = new Reader(buf);
+  const { base, end } = r;
   const version = r.u8();
   const ofpt = r.u8();
   const length = r.u16();
@@ -544,39 +550,41 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
   }
   try {
     let entry = plain[ofpt];
-    let obj: Record<string, unknown>;
+    let msg: Message;
     if (ofpt === REQ || ofpt === REP) {
-      r.need(8, length, ERR.BAD_REQUEST.BAD_LEN, 'multipart header');
+      r.need(8, end, ERR.BAD_REQUEST.BAD_LEN, 'multipart header');
       const mp = r.u16();
       entry = (ofpt === REQ ? mpRequest : mpReply).get(mp);
       if (!entry) return failure(ERR.BAD_REQUEST.BAD_MULTIPART, 8, `unknown multipart type ${mp}`, xid);
-      obj = { type: entry.name, version, xid, flags: r.u16() };
+      const flags = r.u16();
       r.off += 4;
+      msg = entry.decode(r, end, entry.name, version, xid, flags);
     } else {
       if (!entry) return failure(ERR.BAD_REQUEST.BAD_TYPE, 1, `unknown message type ${ofpt}`, xid);
-      obj = { type: entry.name, version, xid };
+      msg = entry.decode(r, end, entry.name, version, xid);
     }
-    entry.body.decodeInto(obj, r, length);
-    if (r.off !== length) {
-      return failure(ERR.BAD_REQUEST.BAD_LEN, r.off, `${length - r.off} bytes after the ${entry.name} body`, xid);
+    if (r.off !== end) {
+      return failure(ERR.BAD_REQUEST.BAD_LEN, r.off - base, `${end - r.off} bytes after the ${entry.name} body`, xid);
     }
-    return { ok: true, msg: obj as unknown as Message };
+    return { ok: true, msg };
   } catch (e) {
-    if (e instanceof DecodeError) return failure(e.error, e.offset, e.detail, xid);
+    // Offsets inside the codec count from the start of the Reader's buffer.
+    if (e instanceof DecodeError) return failure(e.error, e.offset - base, e.detail, xid);
     // A bug, not bad input; still an answer rather than a crash.
-    return failure(ERR.BAD_REQUEST.BAD_LEN, r.off, `internal decoder error: ${(e as Error).message}`, xid);
+    return failure(ERR.BAD_REQUEST.BAD_LEN, r.off - base, `internal decoder error: ${(e as Error).message}`, xid);
   }
 }
 
-// Encoding is synchronous, so one growable buffer serves every call.
-const writer = new Writer();
+// Encoding is synchronous, so one writer, straight into the shared slab, serves every call.
+const writer = new Writer({ pooled: true });
 
 /** Encodes a message; throws TypeError for a value that cannot be put on the wire. */
 export function encodeMessage(msg: Message): Uint8Array {
   const entry = byName.get(msg.type);
   if (!entry) throw new TypeError(`unknown message type "${String(msg.type)}"`);
   const w = writer;
-  w.off = 0;
+  w.begin();
+  const start = w.start;
   w.u8(msg.version ?? OFP_VERSION);
   w.u8(entry.ofpt);
   w.u16(0);
@@ -587,8 +595,9 @@ export function encodeMessage(msg: Message): Uint8Array {
     w.zeros(4);
   }
   entry.body.encode(w, msg);
-  if (w.off > 0xffff) throw new RangeError(`${msg.type} is ${w.off} bytes, over the 65535 an OpenFlow message can have`);
-  w.patch16(2, w.off);
+  const length = w.off - start;
+  if (length > 0xffff) throw new RangeError(`${msg.type} is ${length} bytes, over the 65535 an OpenFlow message can have`);
+  w.patch16(start + 2, length);
   return w.finish();
 }
 

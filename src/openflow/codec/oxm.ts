@@ -132,12 +132,17 @@ interface FieldInfo extends FieldSpec {
   name: OxmFieldName;
   width: number;
   value: Codec<any>;
+  /** The OXM headers of the field without and with a mask. */
+  headers: readonly [number, number];
 }
 
 const byName = new Map<string, FieldInfo>();
 const byId: (FieldInfo | undefined)[] = [];
 for (const [name, spec] of Object.entries(OXM_FIELDS) as [OxmFieldName, FieldSpec][]) {
-  const info: FieldInfo = { ...spec, name, width: WIDTH[spec.kind], value: VALUE[spec.kind] };
+  const width = WIDTH[spec.kind];
+  const header = (hasMask: boolean) =>
+    ((OFPXMC_OPENFLOW_BASIC << 16) | (spec.id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 : 1) * width) >>> 0;
+  const info: FieldInfo = { ...spec, name, width, value: VALUE[spec.kind], headers: [header(false), header(true)] };
   byName.set(name, info);
   byId[spec.id] = info;
 }
@@ -152,8 +157,7 @@ export function oxmFieldById(id: number): FieldInfo | undefined {
 
 /** The OXM header of a field: class, field, hasmask, length. */
 export function oxmHeader(name: OxmFieldName, hasMask: boolean): number {
-  const f = byName.get(name)!;
-  return ((OFPXMC_OPENFLOW_BASIC << 16) | (f.id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 : 1) * f.width) >>> 0;
+  return byName.get(name)!.headers[hasMask ? 1 : 0];
 }
 
 function formatOxm(v: Oxm): string {
@@ -200,7 +204,7 @@ export const oxm: Codec<Oxm> = {
     const f = byName.get(v.field);
     if (!f) throw new TypeError(`unknown OXM field "${String(v.field)}"`);
     const masked = v.mask !== undefined;
-    w.u32(oxmHeader(f.name, masked));
+    w.u32(f.headers[masked ? 1 : 0]);
     f.value.encode(w, v.value);
     if (masked) f.value.encode(w, v.mask);
   },

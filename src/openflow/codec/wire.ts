@@ -1,6 +1,7 @@
 // Bounds-checked reading and growable writing of big-endian wire data, and the
 // readable forms of addresses. Everything in the codec reads and writes through
-// these two classes, so there is one place where a short buffer is noticed.
+// these two classes, so there is one place where a short buffer is noticed (the
+// code schema.ts generates reads `buf` and `dv` directly, after checking `end`).
 
 import type { OfErrorCode } from './errors.ts';
 
@@ -23,15 +24,35 @@ export function fail(error: OfErrorCode, offset: number, detail: string): never 
   throw new DecodeError(error, offset, detail);
 }
 
+// Frames cut from one chunk share its ArrayBuffer, so the views on the last
+// buffer seen are kept (and keep it alive until another comes): a Reader then
+// costs no DataView of its own.
+let lastBuffer: ArrayBufferLike | undefined;
+let lastBytes: Uint8Array = new Uint8Array(0);
+let lastView: DataView = new DataView(lastBytes.buffer);
+
+/**
+ * Reads `input` through views on its whole ArrayBuffer: offsets are absolute in
+ * that buffer, from `base` (the input's first byte) to `end` (one past its last).
+ * Callers report offsets relative to `base`.
+ */
 export class Reader {
+  readonly buf: Uint8Array;
   readonly dv: DataView;
+  readonly base: number;
+  readonly end: number;
   off: number;
-  constructor(
-    readonly buf: Uint8Array,
-    off = 0,
-  ) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.off = off;
+  constructor(input: Uint8Array) {
+    const buffer = input.buffer;
+    if (buffer !== lastBuffer) {
+      lastBuffer = buffer;
+      lastBytes = new Uint8Array(buffer);
+      lastView = new DataView(buffer);
+    }
+    this.buf = lastBytes;
+    this.dv = lastView;
+    this.base = this.off = input.byteOffset;
+    this.end = this.base + input.length;
   }
   /** Ensures n more bytes exist before `end`; the error names what was short. */
   need(n: number, end: number, error: OfErrorCode, what: string): void {
@@ -62,48 +83,113 @@ export class Reader {
   }
 }
 
+// Copies out of the codec (encoded messages, packet data, opaque bodies) over
+// 64 bytes live in shared 64 KiB slabs, as Node's Buffer pool does: V8 keeps
+// typed arrays up to 64 bytes on its heap, but allocates any larger one off the
+// heap, which costs more than the whole rest of encoding a message. Each copy's
+// bytes are its own, but its `.buffer` is the shared slab (so use byteOffset and
+// byteLength, or slice() it).
+const SLAB = 64 * 1024;
+/** V8's largest typed array kept on its own heap (typed_array_max_size_in_heap). */
+const ON_HEAP = 64;
+/** Larger copies get their own buffer; a slab starts afresh when less is left. */
+const POOLED = SLAB / 16;
+
+interface Slab {
+  bytes: Uint8Array;
+  view: DataView;
+  used: number;
+}
+
+const newSlab = (size: number): Slab => {
+  const bytes = new Uint8Array(size);
+  return { bytes, view: new DataView(bytes.buffer), used: 0 };
+};
+let slab = newSlab(SLAB);
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** A copy of src[start, end) that owns its bytes. */
+export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n <= ON_HEAP || n > POOLED) return src.slice(start, end);
+  if (slab.used + n > slab.bytes.length) slab = newSlab(SLAB);
+  const at = slab.used;
+  slab.bytes.set(src.subarray(start, end), at);
+  slab.used = align8(at + n);
+  return new Uint8Array(slab.bytes.buffer, at, n);
+}
+
 const INITIAL = 256;
 
+/**
+ * Writes big-endian values into `buf`, growing it as needed; the value being
+ * written runs from `start` to `off`. Growing moves the bytes to the same
+ * offsets in a larger buffer, so offsets kept to patch lengths stay valid.
+ * A pooled writer writes straight into the shared slab and finish() hands out
+ * that part of it (no copy); it serves one value at a time, begun by begin().
+ */
 export class Writer {
-  buf = new Uint8Array(INITIAL);
-  dv = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  dv: DataView;
+  start = 0;
   off = 0;
-  private grow(n: number): void {
+  private readonly pooled: boolean;
+  constructor(opts: { pooled?: boolean } = {}) {
+    this.pooled = opts.pooled ?? false;
+    this.buf = this.pooled ? slab.bytes : new Uint8Array(INITIAL);
+    this.dv = this.pooled ? slab.view : new DataView(this.buf.buffer);
+  }
+  /** Starts a new value, dropping whatever an unfinished one wrote. */
+  begin(): void {
+    if (!this.pooled) {
+      this.start = this.off = 0;
+      return;
+    }
+    if (slab.used + POOLED > slab.bytes.length) slab = newSlab(SLAB);
+    this.buf = slab.bytes;
+    this.dv = slab.view;
+    this.start = this.off = slab.used;
+  }
+  /** Makes room for n more bytes at `off`; `buf` and `dv` may be new afterwards. */
+  reserve(n: number): void {
     if (this.off + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.off + n) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.off));
+    next.set(this.buf.subarray(this.start, this.off), this.start);
     this.buf = next;
     this.dv = new DataView(next.buffer);
+    if (this.pooled) slab = { bytes: next, view: this.dv, used: this.start };
   }
   u8(v: number): void {
-    this.grow(1);
+    this.reserve(1);
     this.dv.setUint8(this.off++, v);
   }
   u16(v: number): void {
-    this.grow(2);
+    this.reserve(2);
     this.dv.setUint16(this.off, v);
     this.off += 2;
   }
   u32(v: number): void {
-    this.grow(4);
+    this.reserve(4);
     this.dv.setUint32(this.off, v);
     this.off += 4;
   }
   u64(v: bigint): void {
-    this.grow(8);
+    this.reserve(8);
     this.dv.setBigUint64(this.off, BigInt.asUintN(64, v));
     this.off += 8;
   }
   bytes(v: Uint8Array): void {
-    this.grow(v.length);
+    this.reserve(v.length);
     this.buf.set(v, this.off);
     this.off += v.length;
   }
   zeros(n: number): void {
-    this.grow(n);
-    this.buf.fill(0, this.off, this.off + n);
+    this.reserve(n);
+    // Padding is short: a loop beats a call to fill().
+    const b = this.buf;
+    for (let i = this.off, end = this.off + n; i < end; i++) b[i] = 0;
     this.off += n;
   }
   /** Pads with zeros up to the next multiple of `align` counted from `start`. */
@@ -117,9 +203,11 @@ export class Writer {
   patch32(at: number, v: number): void {
     this.dv.setUint32(at, v);
   }
-  /** A copy of what was written: the result owns its memory. */
+  /** The bytes of the value, which own their memory (see copyBytes). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.off);
+    if (!this.pooled || slab.bytes !== this.buf) return copyBytes(this.buf, this.start, this.off);
+    slab.used = align8(this.off);
+    return new Uint8Array(this.buf.buffer, this.start, this.off - this.start);
   }
 }
 
@@ -129,30 +217,103 @@ export function lengthError(e: OfErrorCode, offset: number, what: string, len: n
 
 // ---- readable forms of addresses --------------------------------------------
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Addresses are read and written in place (no intermediate arrays): the codec
+// does this for every match field and packet-in.
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const DIGIT = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const COLON = 0x3a;
+const DASH = 0x2d;
+
+/** "01:02:03:04:05:06", built flat in one call (a learning switch hashes these). */
 export function macToString(b: Uint8Array, off = 0): string {
-  return `${HEX[b[off]]}:${HEX[b[off + 1]]}:${HEX[b[off + 2]]}:${HEX[b[off + 3]]}:${HEX[b[off + 4]]}:${HEX[b[off + 5]]}`;
+  const d = DIGIT;
+  return String.fromCharCode(
+    d[b[off] >> 4], d[b[off] & 15], COLON,
+    d[b[off + 1] >> 4], d[b[off + 1] & 15], COLON,
+    d[b[off + 2] >> 4], d[b[off + 2] & 15], COLON,
+    d[b[off + 3] >> 4], d[b[off + 3] & 15], COLON,
+    d[b[off + 4] >> 4], d[b[off + 4] & 15], COLON,
+    d[b[off + 5] >> 4], d[b[off + 5] & 15],
+  ); // prettier-ignore
+}
+
+/** The value of a hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  c |= 0x20;
+  return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+}
+
+/** Writes a MAC address ("01:02:03:04:05:06", "-" also allowed, 1 or 2 digits a part) at `at`. */
+export function writeMac(b: Uint8Array, at: number, s: string): void {
+  if (s.length === 17) {
+    // The usual form, two digits a part, in one pass; anything odd takes the general loop.
+    let ok = true;
+    for (let i = 0; i < 6 && ok; i++) {
+      const hi = hexDigit(s.charCodeAt(3 * i));
+      const lo = hexDigit(s.charCodeAt(3 * i + 1));
+      const sep = i < 5 ? s.charCodeAt(3 * i + 2) : COLON;
+      ok = hi >= 0 && lo >= 0 && (sep === COLON || sep === DASH);
+      b[at + i] = (hi << 4) | lo;
+    }
+    if (ok) return;
+  }
+  let part = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : COLON;
+    const h = hexDigit(c);
+    if (h >= 0 && digits < 2 && part < 6) {
+      if (digits++ === 0) b[at + part] = 0;
+      b[at + part] = (b[at + part] << 4) | h;
+    } else if ((c === COLON || c === DASH) && digits > 0 && part < 6) {
+      part++;
+      digits = 0;
+    } else {
+      part = -1;
+      break;
+    }
+  }
+  if (part !== 6) throw new TypeError(`not a MAC address: ${JSON.stringify(s)}`);
 }
 
 export function macToBytes(s: string): Uint8Array {
-  const parts = s.split(/[:-]/);
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new TypeError(`not a MAC address: ${JSON.stringify(s)}`);
-  }
-  return Uint8Array.from(parts, (p) => parseInt(p, 16));
+  const out = new Uint8Array(6);
+  writeMac(out, 0, s);
+  return out;
 }
 
 export function ipv4ToString(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
-export function ipv4ToBytes(s: string): Uint8Array {
-  const parts = s.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || +p > 255)) {
-    throw new TypeError(`not an IPv4 address: ${JSON.stringify(s)}`);
+/** Writes a dotted-quad IPv4 address (1 to 3 decimal digits a part, each at most 255) at `at`. */
+export function writeIpv4(b: Uint8Array, at: number, s: string): void {
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + c - 0x30;
+      digits++;
+    } else if (c === 0x2e && digits > 0 && value <= 255 && part < 4) {
+      b[at + part++] = value;
+      digits = 0;
+      value = 0;
+    } else {
+      part = -1;
+      break;
+    }
   }
-  return Uint8Array.from(parts, Number);
+  if (part !== 4) throw new TypeError(`not an IPv4 address: ${JSON.stringify(s)}`);
+}
+
+export function ipv4ToBytes(s: string): Uint8Array {
+  const out = new Uint8Array(4);
+  writeIpv4(out, 0, s);
+  return out;
 }
 
 /** RFC 5952 text: lower case, the longest run (2+) of zero groups as "::". */
@@ -206,6 +367,23 @@ export function ipv6ToBytes(s: string): Uint8Array {
     out[2 * i + 1] = x & 0xff;
   });
   return out;
+}
+
+const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+/** A NUL-padded UTF-8 string of n bytes at `at`. */
+export function readStr(b: Uint8Array, at: number, n: number): string {
+  let len = 0;
+  while (len < n && b[at + len] !== 0) len++;
+  return utf8.decode(b.subarray(at, at + len));
+}
+
+/** Writes `s` as UTF-8 at `at`, NUL-padded to n bytes. */
+export function writeStr(b: Uint8Array, at: number, n: number, s: string): void {
+  const { written, read } = utf8Encoder.encodeInto(s, b.subarray(at, at + n));
+  if (read !== s.length) throw new TypeError(`"${s}" is longer than ${n} bytes`);
+  b.fill(0, at + written, at + n);
 }
 
 export function toHex(b: Uint8Array): string {
