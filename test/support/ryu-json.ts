@@ -107,9 +107,6 @@ const EXT_OXMS: Record<string, { oxmClass: number; oxmField: number; kind: 'u8' 
   pbb_uca: { oxmClass: 0xffff, oxmField: 0, kind: 'u8', exp: [ONF, 2560] },
 };
 
-/** Basic fields tsof decodes that Ryu's OpenFlow 1.3 table lacks (it has pbb_uca only in the ONF form above). */
-const NOT_BASIC_IN_RYU = new Set(['pbb_uca']);
-
 const be32 = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 const KIND_SIZE = { u8: 1, u32: 4, ipv4: 4 };
 const readKind = (kind: keyof typeof KIND_SIZE, b: Uint8Array) =>
@@ -122,7 +119,7 @@ const readKind = (kind: keyof typeof KIND_SIZE, b: Uint8Array) =>
  */
 function oxmName(oxmClass: number, oxmField: number): string {
   const basic = oxmClass === OFPXMC_OPENFLOW_BASIC ? oxmFieldById(oxmField)?.name : undefined;
-  if (basic && !NOT_BASIC_IN_RYU.has(basic)) return basic;
+  if (basic) return basic;
   const ext = Object.entries(EXT_OXMS).find(([, x]) => !x.exp && x.oxmClass === oxmClass && x.oxmField === oxmField);
   return ext?.[0] ?? `field_${(oxmClass << 7) | oxmField}`;
 }
@@ -153,9 +150,7 @@ function oxmAsRyu(o: Oxm): Obj {
     if (oxmFieldInfo(o.field)!.kind === 'ipv6') {
       return { field: o.field, value: ipv6AsRyu(o.value as string), mask: o.mask && ipv6AsRyu(o.mask as string) };
     }
-    if (!NOT_BASIC_IN_RYU.has(o.field)) return { field: o.field, value: o.value, mask: o.mask };
-    const payload = encodeValue(oxm, o).subarray(4);
-    return unknownOxm(oxmName(OFPXMC_OPENFLOW_BASIC, oxmFieldInfo(o.field)!.id), payload, o.mask !== undefined);
+    return { field: o.field, value: o.value, mask: o.mask };
   }
   for (const [name, x] of Object.entries(EXT_OXMS)) {
     const head = x.exp ? [...be32(x.exp[0]), x.exp[1] >> 8, x.exp[1] & 0xff] : [];

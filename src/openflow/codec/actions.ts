@@ -43,7 +43,14 @@ export const ACTIONS = {
   group: [22, body({ groupId: GROUP_ID.codec })],
   set_nw_ttl: [23, body({ nwTtl: u8, _pad: pad(3) })],
   dec_nw_ttl: [24, empty],
-  set_field: [25, body({ field: oxm, _pad: trailingPad(8) })],
+  // Spec 7.4.4 and Open vSwitch: length problems are BAD_SET_LEN, non-zero padding BAD_SET_ARGUMENT.
+  set_field: [
+    25,
+    struct(
+      { field: oxm, _pad: trailingPad(8, ERR.BAD_ACTION.BAD_SET_ARGUMENT) },
+      { lenError: ERR.BAD_ACTION.BAD_SET_LEN, name: 'action' },
+    ),
+  ],
   push_pbb: [26, ethertype],
   pop_pbb: [27, empty],
   // Nicira, ONF and other vendors' actions stay opaque: experimenter id and the rest.

@@ -7,7 +7,7 @@
 // that re-encode byte for byte.
 
 import { ERR, type OfErrorCode } from './errors.ts';
-import { ipv4, ipv6, mac, type Codec } from './schema.ts';
+import { hex16, hex64, ipv4, ipv6, mac, u16, u32, u8, type Codec } from './schema.ts';
 import { fail, toHex, Writer, type Reader } from './wire.ts';
 
 export const OFPXMC_OPENFLOW_BASIC = 0x8000;
@@ -29,6 +29,8 @@ interface FieldSpec {
   readonly maskable: boolean;
   /** Present only if this field has the given value (one of several). */
   readonly prereq?: { readonly field: string; readonly values: readonly (number | string)[] };
+  /** Printed in hex (ethertypes, bit sets). */
+  readonly hex?: boolean;
 }
 
 const IP = { field: 'eth_type', values: [0x0800, 0x86dd] } as const;
@@ -47,7 +49,7 @@ export const OXM_FIELDS = {
   metadata: { id: 2, kind: 'u64', bits: 64, maskable: true },
   eth_dst: { id: 3, kind: 'mac', bits: 48, maskable: true },
   eth_src: { id: 4, kind: 'mac', bits: 48, maskable: true },
-  eth_type: { id: 5, kind: 'u16', bits: 16, maskable: false },
+  eth_type: { id: 5, kind: 'u16', bits: 16, maskable: false, hex: true },
   vlan_vid: { id: 6, kind: 'u16', bits: 13, maskable: true },
   // vlan_pcp needs a tag: vlan_vid present and not OFPVID_NONE (checked in checkMatch).
   vlan_pcp: { id: 7, kind: 'u8', bits: 3, maskable: false, prereq: { field: 'vlan_vid', values: [] } },
@@ -82,9 +84,7 @@ export const OXM_FIELDS = {
   mpls_bos: { id: 36, kind: 'u8', bits: 1, maskable: false, prereq: MPLS },
   pbb_isid: { id: 37, kind: 'u24', bits: 24, maskable: true, prereq: PBB },
   tunnel_id: { id: 38, kind: 'u64', bits: 64, maskable: true },
-  ipv6_exthdr: { id: 39, kind: 'u16', bits: 9, maskable: true, prereq: IPV6 },
-  // Defined by OpenFlow 1.4; Ryu and OVS accept it in 1.3 too, so we decode it.
-  pbb_uca: { id: 41, kind: 'u8', bits: 1, maskable: false, prereq: PBB },
+  ipv6_exthdr: { id: 39, kind: 'u16', bits: 9, maskable: true, prereq: IPV6, hex: true },
 } as const satisfies Record<string, FieldSpec>;
 
 type Fields = typeof OXM_FIELDS;
@@ -109,24 +109,19 @@ export type Oxm = OxmBasic | OxmOpaque;
 
 const WIDTH: Record<Kind, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
 
-const VALUE: Record<Kind, Codec<any>> = {
-  u8: { size: 1, decode: (r) => r.u8(), encode: (w, v) => w.u8(v), format: String },
-  u16: { size: 2, decode: (r) => r.u16(), encode: (w, v) => w.u16(v), format: String },
-  u24: {
-    size: 3,
-    decode: (r) => (r.u8() << 16) | r.u16(),
-    encode(w, v) {
-      w.u8(v >>> 16);
-      w.u16(v & 0xffff);
-    },
-    format: String,
+const u24: Codec<number> = {
+  size: 3,
+  decode: (r) => (r.u8() << 16) | r.u16(),
+  encode(w, v) {
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffff)) throw new TypeError(`${v} does not fit an unsigned 24-bit field`);
+    w.u8(v >>> 16);
+    w.u16(v & 0xffff);
   },
-  u32: { size: 4, decode: (r) => r.u32(), encode: (w, v) => w.u32(v), format: String },
-  u64: { size: 8, decode: (r) => r.u64(), encode: (w, v) => w.u64(v), format: (v: bigint) => `0x${v.toString(16)}` },
-  mac,
-  ipv4,
-  ipv6,
+  format: String,
 };
+
+// The schema's scalars check ranges on encode: a value wider than its field is a TypeError, never wrapped.
+const VALUE: Record<Kind, Codec<any>> = { u8, u16, u24, u32, u64: hex64, mac, ipv4, ipv6 };
 
 interface FieldInfo extends FieldSpec {
   name: OxmFieldName;
@@ -142,7 +137,7 @@ for (const [name, spec] of Object.entries(OXM_FIELDS) as [OxmFieldName, FieldSpe
   const width = WIDTH[spec.kind];
   const header = (hasMask: boolean) =>
     ((OFPXMC_OPENFLOW_BASIC << 16) | (spec.id << 9) | (hasMask ? 0x100 : 0) | (hasMask ? 2 : 1) * width) >>> 0;
-  const info: FieldInfo = { ...spec, name, width, value: VALUE[spec.kind], headers: [header(false), header(true)] };
+  const info: FieldInfo = { ...spec, name, width, value: spec.hex ? hex16 : VALUE[spec.kind], headers: [header(false), header(true)] };
   byName.set(name, info);
   byId[spec.id] = info;
 }
@@ -167,9 +162,16 @@ function formatOxm(v: Oxm): string {
   const f = byName.get(v.field)!;
   const value = f.value.format(v.value);
   if (v.mask === undefined) return `${v.field}=${value}`;
-  // Masks read best in hex, as in ovs-ofctl: in_port=4/0xf.
-  const mask = typeof v.mask === 'number' ? `0x${v.mask.toString(16)}` : f.value.format(v.mask);
-  return `${v.field}=${value}/${mask}`;
+  // As in ovs-ofctl: number masks in hex (in_port=4/0xf), address masks as a prefix length where they are one.
+  if (typeof v.mask === 'number') return `${v.field}=${value}/0x${v.mask.toString(16)}`;
+  const prefix = f.kind === 'ipv4' || f.kind === 'ipv6' ? prefixLength(bitsOf(f, v.mask), 8 * f.width) : -1;
+  return `${v.field}=${value}/${prefix >= 0 ? prefix : f.value.format(v.mask)}`;
+}
+
+/** The prefix length of a contiguous mask of `width` bits, or -1. */
+function prefixLength(mask: bigint, width: number): number {
+  const zeros = ~mask & ((1n << BigInt(width)) - 1n);
+  return (zeros & (zeros + 1n)) === 0n ? width - zeros.toString(2).replace(/^0+/, '').length : -1;
 }
 
 /** One OXM TLV. A basic field of unknown number or wrong length is an OFPBMC error. */
@@ -197,6 +199,7 @@ export const oxm: Codec<Oxm> = {
   },
   encode(w: Writer, v: Oxm): void {
     if (v.field === 'opaque') {
+      if (v.data.length > 0xff) throw new TypeError(`an OXM payload has at most 255 bytes, not ${v.data.length}`);
       w.u32(((v.oxmClass << 16) | (v.oxmField << 9) | (v.hasMask ? 0x100 : 0) | v.data.length) >>> 0);
       w.bytes(v.data);
       return;
@@ -308,12 +311,14 @@ export function checkMatch(m: Match): { error: OfErrorCode; field: string } | un
     const pre = (info as FieldSpec).prereq;
     if (!pre) continue;
     const dep = seen.get(pre.field);
-    if (!dep || dep.mask !== undefined) return { error: ERR.BAD_MATCH.BAD_PREREQ, field: f.field };
-    if (pre.values.length && !pre.values.includes(dep.value as number)) {
+    if (!dep) return { error: ERR.BAD_MATCH.BAD_PREREQ, field: f.field };
+    if (pre.values.length && (dep.mask !== undefined || !pre.values.includes(dep.value as number))) {
       return { error: ERR.BAD_MATCH.BAD_PREREQ, field: f.field };
     }
-    if (f.field === 'vlan_pcp' && ((dep.value as number) & OFPVID_PRESENT) === 0) {
-      return { error: ERR.BAD_MATCH.BAD_PREREQ, field: f.field };
+    // vlan_pcp needs a tag: OFPVID_PRESENT matched as set, exactly or under a mask (0x1000/0x1000).
+    if (f.field === 'vlan_pcp') {
+      const mask = dep.mask === undefined ? 0xffff : (dep.mask as number);
+      if (((dep.value as number) & mask & OFPVID_PRESENT) === 0) return { error: ERR.BAD_MATCH.BAD_PREREQ, field: f.field };
     }
   }
   return undefined;

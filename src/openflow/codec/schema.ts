@@ -300,6 +300,8 @@ interface Special {
   width: number;
   /** lengthOf16: the sized field; trailingPad: the alignment. */
   arg?: string | number;
+  /** trailingPad: the error for padding that is not all zeros, where that is checked. */
+  nonZero?: OfErrorCode;
 }
 type SpecialCodec = Codec<never> & Special;
 
@@ -324,9 +326,11 @@ export function wireOnly(
 export const pad = (n: number) => special({ special: PAD, width: n });
 /**
  * Padding after a variable last field up to the end of its TLV, which the TLV
- * writes when it aligns itself (the OXM in a set_field action).
+ * writes when it aligns itself (the OXM in a set_field action). With `nonZero`,
+ * padding that is not all zeros is that error (as Open vSwitch checks set_field).
  */
-export const trailingPad = (align: number) => special({ special: TRAILING_PAD, width: 0, arg: align });
+export const trailingPad = (align: number, nonZero?: OfErrorCode) =>
+  special({ special: TRAILING_PAD, width: 0, arg: align, nonZero });
 /** The length of the enclosing struct, in bytes, as a u16. */
 export const selfLength16 = special({ special: SELF_LENGTH, width: 2 });
 /** The byte length of the named later field of the same struct, as a u16. */
@@ -387,6 +391,7 @@ interface Layout {
   sizedOverrun(at: number, key: string, len: number): never;
   sizedShort(at: number, key: string): never;
   trailingPadding(at: number, left: number): never;
+  nonZeroPadding(at: number, error: OfErrorCode): never;
   noPadding(at: number): never;
   /** Throws the TypeError for an unencodable field value. */
   reject(key: string, v: unknown): never;
@@ -425,6 +430,7 @@ function layout(fields: Fields, opts: StructOptions): Layout {
     sizedOverrun: (at, k, len) => fail(lenError, at, `${label}: ${k} length ${len} overruns`),
     sizedShort: (at, k) => fail(lenError, at, `${label}: ${k} shorter than its length`),
     trailingPadding: (at, left) => fail(lenError, at, `${label}: ${left} bytes of padding`),
+    nonZeroPadding: (at, e) => fail(e, at, `${label}: padding is not all zeros`),
     noPadding: (at) => fail(lenError, at, `${label}: padding to ${opts.padTo} bytes is missing`),
     reject(k, v) {
       if (v === undefined) throw new TypeError(`${label}: missing field "${k}"`);
@@ -493,6 +499,9 @@ function genDecode(s: Layout, head: readonly string[]): { fn: Tagged; source: st
         sync();
         cur = null;
         g.line(`if (${end} - r.off >= ${c.arg}) ${$(s.trailingPadding, 'trailingPadding')}(r.off, ${end} - r.off);`);
+        if (c.nonZero) {
+          g.line(`for (let i = r.off; i < ${end}; i++) if (b[i] !== 0) ${$(s.nonZeroPadding, 'nonZeroPadding')}(r.off, ${$(c.nonZero, 'nonZero')});`);
+        }
         atEnd = true;
         return;
     }

@@ -370,20 +370,77 @@ export function ipv6ToBytes(s: string): Uint8Array {
 }
 
 const utf8 = new TextDecoder();
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
-/** A NUL-padded UTF-8 string of n bytes at `at`. */
+/**
+ * Reads a NUL-terminated string of at most n bytes as UTF-8. Bytes that are not
+ * UTF-8 become lone surrogates U+DC80..U+DCFF (Python's "surrogateescape"), so a
+ * name of any bytes decodes without loss and writeStr gives the same bytes back.
+ */
 export function readStr(b: Uint8Array, at: number, n: number): string {
   let len = 0;
   while (len < n && b[at + len] !== 0) len++;
-  return utf8.decode(b.subarray(at, at + len));
+  const bytes = b.subarray(at, at + len);
+  try {
+    return utf8Fatal.decode(bytes);
+  } catch {
+    let out = '';
+    let from = 0;
+    for (let i = 0; i < bytes.length; ) {
+      const n = utf8SequenceLength(bytes, i);
+      if (n) {
+        i += n;
+        continue;
+      }
+      out += utf8.decode(bytes.subarray(from, i)) + String.fromCharCode(0xdc00 + bytes[i]);
+      from = ++i;
+    }
+    return out + utf8.decode(bytes.subarray(from));
+  }
 }
 
-/** Writes `s` as UTF-8 at `at`, NUL-padded to n bytes. */
+/** The length of the well-formed UTF-8 sequence at b[i] (RFC 3629 table 3-7), or 0. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const [lo, hi] = c === 0xe0 ? [0xa0, 0xbf] : c === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const [lo, hi] = c === 0xf0 ? [0x90, 0xbf] : c === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+const ESCAPED = /[\udc80-\udcff]/;
+
+/** Writes `s` as UTF-8 at `at`, NUL-padded to n bytes; escaped bytes (see readStr) as themselves. */
 export function writeStr(b: Uint8Array, at: number, n: number, s: string): void {
-  const { written, read } = utf8Encoder.encodeInto(s, b.subarray(at, at + n));
-  if (read !== s.length) throw new TypeError(`"${s}" is longer than ${n} bytes`);
-  b.fill(0, at + written, at + n);
+  if (!ESCAPED.test(s)) {
+    const { written, read } = utf8Encoder.encodeInto(s, b.subarray(at, at + n));
+    if (read !== s.length) throw new TypeError(`"${s}" is longer than ${n} bytes`);
+    b.fill(0, at + written, at + n);
+    return;
+  }
+  const parts: number[] = [];
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const paired = i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff;
+    if (c < 0xdc80 || c > 0xdcff || paired) continue;
+    parts.push(...utf8Encoder.encode(s.slice(from, i)), c - 0xdc00);
+    from = i + 1;
+  }
+  parts.push(...utf8Encoder.encode(s.slice(from)));
+  const bytes = Uint8Array.from(parts);
+  if (bytes.length > n) throw new TypeError(`"${s}" is longer than ${n} bytes`);
+  b.set(bytes, at);
+  b.fill(0, at + bytes.length, at + n);
 }
 
 export function toHex(b: Uint8Array): string {
