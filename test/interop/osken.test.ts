@@ -14,7 +14,7 @@
 // Field values are compared through test/support/ryu-json.ts, the Ryu-JSON mapping
 // the Ryu vectors use too: every dict field accounted for, lengths and type codes
 // checked against the wire. Python runs once per batch (osken_parse.py reads JSON
-// lines on stdin). Results and the list of os-ken faults: docs/conformance-interop.md.
+// lines on stdin). Results and the list of os-ken faults: docs/conformance/os-ken-and-tshark.md.
 
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -11,7 +11,7 @@
 // error data as the failed OpenFlow request), realistic() puts in such a
 // payload. Where the dissector itself is wrong for a valid message,
 // TSHARK_FAULTS says so, and the test then expects the malformed mark, so the
-// list stays true. Results: docs/conformance-interop.md.
+// list stays true. Results: docs/conformance/os-ken-and-tshark.md.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
