@@ -1,0 +1,27 @@
+# The native addon: the datapath (native/) and its N-API binding, built by
+# node-gyp during `npm ci` (package.json "install") against Node's own headers.
+# Plain C11 with the warnings native/Makefile uses, but not -Werror: a newer
+# compiler on a user's machine must not turn a new warning into a failed install.
+{
+  "targets": [
+    {
+      "target_name": "tsof_native",
+      "sources": [
+        "native/addon.c",
+        "native/dp.c",
+        "native/netlink.c",
+        "native/offload.c",
+        "native/port_afpacket.c",
+        "native/port_memory.c"
+      ],
+      "cflags_c": [
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Wshadow",
+        "-Wstrict-prototypes",
+        "-Wmissing-prototypes"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,544 @@
+/*
+ * addon.c: the N-API binding (plain C, node_api.h; docs/native-ports.md says why).
+ *
+ * open(callback) starts a datapath and returns a handle (an external); the
+ * other functions take that handle first. src/datapath/native.ts is the only
+ * caller and gives these functions their types; they check their arguments
+ * anyway and throw a TypeError or an Error with a `code` (ENODEV, EEXIST...)
+ * rather than crash.
+ *
+ * Upcalls arrive through a threadsafe function: callback(1, arrayBuffer) for a
+ * batch of packets (struct tsof_upcall_packets, given to JavaScript without a
+ * copy and freed when the ArrayBuffer is collected), callback(2, port, link)
+ * for a link state change. The queue between the threads holds UPCALL_QUEUE
+ * items; beyond that the datapath drops and counts.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include "dp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UPCALL_QUEUE 1024
+
+struct handle {
+	struct tsof_dp *dp;
+	napi_threadsafe_function tsfn;
+};
+
+/* Evaluates a napi call; on failure throws (unless something is pending) and returns NULL. */
+#define CHECK(env, call)                                                          \
+	do {                                                                      \
+		if ((call) != napi_ok) {                                          \
+			bool pending_;                                            \
+			napi_is_exception_pending((env), &pending_);              \
+			if (!pending_)                                            \
+				napi_throw_error((env), NULL, "N-API call failed: " #call); \
+			return NULL;                                              \
+		}                                                                 \
+	} while (0)
+
+static napi_value throw_errno(napi_env env, int e, const char *msg)
+{
+	char text[320];
+
+	snprintf(text, sizeof(text), "%s: %s", msg, strerror(e));
+	napi_throw_error(env, strerrorname_np(e), text);
+	return NULL;
+}
+
+static bool upcall(void *ctx, void *item)
+{
+	struct handle *h = ctx;
+
+	return napi_call_threadsafe_function(h->tsfn, item, napi_tsfn_nonblocking) == napi_ok;
+}
+
+static void free_item(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	free(data);
+}
+
+static void call_js(napi_env env, napi_value cb, void *context, void *data)
+{
+	uint32_t *item = data;
+	napi_value argv[3], undefined;
+	size_t argc;
+
+	(void)context;
+	if (!env) { /* the function is being torn down */
+		free(data);
+		return;
+	}
+	napi_get_undefined(env, &undefined);
+	napi_create_uint32(env, item[0], &argv[0]);
+	if (item[0] == TSOF_UPCALL_PACKETS) {
+		struct tsof_upcall_packets *u = data;
+
+		if (napi_create_external_arraybuffer(env, u, u->size, free_item, NULL, &argv[1]) != napi_ok) {
+			free(data);
+			return;
+		}
+		argc = 2;
+	} else {
+		struct tsof_upcall_link *l = data;
+
+		napi_create_uint32(env, l->port_no, &argv[1]);
+		napi_create_uint32(env, l->link, &argv[2]);
+		free(data);
+		argc = 3;
+	}
+	/* An exception thrown by the callback stays pending: Node reports it as uncaught. */
+	napi_call_function(env, undefined, cb, argc, argv, NULL);
+}
+
+static void close_handle(struct handle *h)
+{
+	if (!h->dp)
+		return;
+	tsof_dp_destroy(h->dp); /* joins the thread: no call into tsfn after this */
+	h->dp = NULL;
+	napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+}
+
+static void cleanup_hook(void *arg)
+{
+	close_handle(arg);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint)
+{
+	struct handle *h = data;
+
+	(void)hint;
+	if (h->dp)
+		napi_remove_env_cleanup_hook(env, cleanup_hook, h);
+	close_handle(h);
+	free(h);
+}
+
+/* --- argument helpers --- */
+
+static struct handle *get_handle(napi_env env, napi_value v)
+{
+	void *h = NULL;
+
+	if (napi_get_value_external(env, v, &h) != napi_ok || !h) {
+		napi_throw_type_error(env, NULL, "not a datapath handle");
+		return NULL;
+	}
+	if (!((struct handle *)h)->dp) {
+		napi_throw_error(env, "ERR_DATAPATH_CLOSED", "the datapath is closed");
+		return NULL;
+	}
+	return h;
+}
+
+static bool get_u32(napi_env env, napi_value v, uint32_t *out)
+{
+	if (napi_get_value_uint32(env, v, out) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a port number");
+		return false;
+	}
+	return true;
+}
+
+static bool get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len)
+{
+	napi_typedarray_type type;
+	bool is;
+
+	if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+	    napi_get_typedarray_info(env, v, &type, len, (void **)data, NULL, NULL) != napi_ok ||
+	    type != napi_uint8_array) {
+		napi_throw_type_error(env, NULL, "expected a Uint8Array");
+		return false;
+	}
+	return true;
+}
+
+/* Reads (handle, port, ...) into h, port and argv[2..]. */
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+		     struct handle **h, uint32_t *port)
+{
+	size_t argc = want;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+		napi_throw_type_error(env, NULL, "missing arguments");
+		return false;
+	}
+	*h = get_handle(env, argv[0]);
+	return *h && (!port || get_u32(env, argv[1], port));
+}
+
+static struct tsof_port *memory_port(napi_env env, struct handle *h, uint32_t port_no)
+{
+	struct tsof_port *p = tsof_dp_port(h->dp, port_no);
+
+	if (!p || strcmp(p->ops->kind, "memory") != 0) {
+		throw_errno(env, p ? EINVAL : ENOENT, "not a memory port");
+		return NULL;
+	}
+	return p;
+}
+
+/* A frame from (bytes[, vnetHeader]) arguments: the header is 10 bytes as virtio-net lays it out. */
+static struct tsof_frame *get_frame(napi_env env, napi_value *argv, size_t argc, uint32_t port_no)
+{
+	struct virtio_net_hdr vnet;
+	uint8_t *data, *vh;
+	size_t len, vlen;
+	napi_valuetype t = napi_undefined;
+	struct tsof_frame *f;
+
+	if (!get_bytes(env, argv[0], &data, &len))
+		return NULL;
+	if (len > TSOF_MAX_FRAME) {
+		napi_throw_range_error(env, NULL, "frame too long");
+		return NULL;
+	}
+	if (argc > 1)
+		napi_typeof(env, argv[1], &t);
+	if (t != napi_undefined) {
+		if (!get_bytes(env, argv[1], &vh, &vlen))
+			return NULL;
+		if (vlen != sizeof(vnet)) {
+			napi_throw_range_error(env, NULL, "a virtio-net header is 10 bytes");
+			return NULL;
+		}
+		memcpy(&vnet, vh, sizeof(vnet));
+	}
+	f = tsof_frame_new(port_no, data, (uint32_t)len, t != napi_undefined ? &vnet : NULL);
+	if (!f)
+		throw_errno(env, ENOMEM, "frame");
+	return f;
+}
+
+static napi_value make_bool(napi_env env, bool b)
+{
+	napi_value v;
+
+	CHECK(env, napi_get_boolean(env, b, &v));
+	return v;
+}
+
+static napi_value undefined_value(napi_env env)
+{
+	napi_value v;
+
+	CHECK(env, napi_get_undefined(env, &v));
+	return v;
+}
+
+static napi_value result(napi_env env, int r, const char *what)
+{
+	return r < 0 ? throw_errno(env, -r, what) : undefined_value(env);
+}
+
+static napi_value u64_array(napi_env env, const uint64_t *v, size_t n)
+{
+	napi_value ab, arr;
+	void *data;
+
+	CHECK(env, napi_create_arraybuffer(env, n * sizeof(uint64_t), &data, &ab));
+	memcpy(data, v, n * sizeof(uint64_t));
+	CHECK(env, napi_create_typedarray(env, napi_biguint64_array, n, ab, 0, &arr));
+	return arr;
+}
+
+/* --- exported functions --- */
+
+/* open(callback) -> handle */
+static napi_value js_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value cb, name, ext;
+	struct handle *h;
+	char err[256];
+
+	CHECK(env, napi_get_cb_info(env, info, &argc, &cb, NULL, NULL));
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return throw_errno(env, ENOMEM, "datapath");
+	CHECK(env, napi_create_string_utf8(env, "tsof-datapath", NAPI_AUTO_LENGTH, &name));
+	if (napi_create_threadsafe_function(env, cb, NULL, name, UPCALL_QUEUE, 1, NULL, NULL, NULL, call_js,
+					    &h->tsfn) != napi_ok) {
+		free(h);
+		napi_throw_type_error(env, NULL, "expected a callback");
+		return NULL;
+	}
+	h->dp = tsof_dp_create(upcall, h, err, sizeof(err));
+	if (!h->dp) {
+		int e = errno;
+
+		napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort);
+		free(h);
+		return throw_errno(env, e, err);
+	}
+	napi_add_env_cleanup_hook(env, cleanup_hook, h);
+	CHECK(env, napi_create_external(env, h, finalize_handle, NULL, &ext));
+	return ext;
+}
+
+/* close(handle): stops the thread; later calls throw ERR_DATAPATH_CLOSED. */
+static napi_value js_close(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct handle *h;
+
+	if (!get_args(env, info, 1, argv, &h, NULL))
+		return NULL;
+	napi_remove_env_cleanup_hook(env, cleanup_hook, h);
+	close_handle(h);
+	return undefined_value(env);
+}
+
+/* addAfPacket(handle, port, ifname) -> ifindex */
+static napi_value js_add_afpacket(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], v;
+	struct handle *h;
+	uint32_t port_no;
+	char ifname[64], err[256];
+	size_t len;
+	struct tsof_port *p;
+	int r;
+
+	if (!get_args(env, info, 3, argv, &h, &port_no))
+		return NULL;
+	if (napi_get_value_string_utf8(env, argv[2], ifname, sizeof(ifname), &len) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected an interface name");
+		return NULL;
+	}
+	p = tsof_afpacket_open(ifname, port_no, err, sizeof(err));
+	if (!p)
+		return throw_errno(env, errno, err);
+	r = tsof_dp_add_port(h->dp, p);
+	if (r < 0) {
+		p->ops->destroy(p);
+		return throw_errno(env, -r, "add port");
+	}
+	CHECK(env, napi_create_int32(env, p->ifindex, &v));
+	return v;
+}
+
+/* addMemory(handle, port, vnet) */
+static napi_value js_add_memory(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	uint32_t port_no;
+	bool vnet;
+	struct tsof_port *p;
+	int r;
+
+	if (!get_args(env, info, 3, argv, &h, &port_no))
+		return NULL;
+	if (napi_get_value_bool(env, argv[2], &vnet) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a boolean");
+		return NULL;
+	}
+	p = tsof_memory_open(port_no, vnet);
+	if (!p)
+		return throw_errno(env, errno, "memory port");
+	r = tsof_dp_add_port(h->dp, p);
+	if (r < 0)
+		p->ops->destroy(p);
+	return result(env, r, "add port");
+}
+
+/* removePort(handle, port) */
+static napi_value js_remove_port(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct handle *h;
+	uint32_t port_no;
+
+	if (!get_args(env, info, 2, argv, &h, &port_no))
+		return NULL;
+	return result(env, tsof_dp_del_port(h->dp, port_no), "remove port");
+}
+
+/* setPatch(handle, inPort, outPort): outPort 0 removes the patch */
+static napi_value js_set_patch(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	uint32_t in, out;
+
+	if (!get_args(env, info, 3, argv, &h, &in) || !get_u32(env, argv[2], &out))
+		return NULL;
+	return result(env, tsof_dp_set_patch(h->dp, in, out), "set patch");
+}
+
+/* setUpcall(handle, inPort, on) */
+static napi_value js_set_upcall(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	uint32_t in;
+	bool on;
+
+	if (!get_args(env, info, 3, argv, &h, &in))
+		return NULL;
+	if (napi_get_value_bool(env, argv[2], &on) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a boolean");
+		return NULL;
+	}
+	return result(env, tsof_dp_set_upcall(h->dp, in, on), "set upcall");
+}
+
+/* packetOut(handle, port, bytes[, vnet]) -> false when the queue is full */
+static napi_value js_packet_out(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4];
+	size_t argc = 4;
+	struct handle *h;
+	uint32_t port_no;
+	struct tsof_frame *f;
+
+	if (!get_args(env, info, 3, argv, &h, &port_no))
+		return NULL;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (!tsof_dp_port(h->dp, port_no))
+		return throw_errno(env, ENOENT, "packet out");
+	f = get_frame(env, argv + 2, argc - 2, port_no);
+	if (!f)
+		return NULL;
+	if (tsof_dp_packet_out(h->dp, f))
+		return make_bool(env, true);
+	free(f);
+	return make_bool(env, false);
+}
+
+/* inject(handle, port, bytes[, vnet]) -> false when the port's input ring is full */
+static napi_value js_inject(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4];
+	size_t argc = 4;
+	struct handle *h;
+	uint32_t port_no;
+	struct tsof_port *p;
+	struct tsof_frame *f;
+
+	if (!get_args(env, info, 3, argv, &h, &port_no) || !(p = memory_port(env, h, port_no)))
+		return NULL;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	f = get_frame(env, argv + 2, argc - 2, port_no);
+	if (!f)
+		return NULL;
+	if (tsof_memory_inject(p, f))
+		return make_bool(env, true);
+	free(f);
+	return make_bool(env, false);
+}
+
+/* take(handle, port) -> Uint8Array[]: what left the memory port, each prefixed by its
+ * 10-byte virtio-net header if the port was opened with vnet */
+static napi_value js_take(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], list, ab, arr;
+	struct handle *h;
+	uint32_t port_no, i = 0;
+	struct tsof_port *p;
+	struct tsof_frame *f;
+
+	if (!get_args(env, info, 2, argv, &h, &port_no) || !(p = memory_port(env, h, port_no)))
+		return NULL;
+	CHECK(env, napi_create_array(env, &list));
+	while ((f = tsof_memory_take(p))) {
+		size_t vlen = p->vnet ? sizeof(f->vnet) : 0;
+		void *data;
+		napi_status s = napi_create_arraybuffer(env, vlen + f->len, &data, &ab);
+
+		if (s == napi_ok) {
+			memcpy(data, &f->vnet, vlen);
+			memcpy((uint8_t *)data + vlen, f->data, f->len);
+			s = napi_create_typedarray(env, napi_uint8_array, vlen + f->len, ab, 0, &arr);
+		}
+		if (s == napi_ok)
+			s = napi_set_element(env, list, i++, arr);
+		free(f);
+		CHECK(env, s);
+	}
+	return list;
+}
+
+/* portStats(handle, port) -> BigUint64Array [rx packets, bytes, dropped, errors, tx ..., link] */
+static napi_value js_port_stats(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct handle *h;
+	uint32_t port_no;
+	struct tsof_port *p;
+
+	if (!get_args(env, info, 2, argv, &h, &port_no))
+		return NULL;
+	p = tsof_dp_port(h->dp, port_no);
+	if (!p)
+		return throw_errno(env, ENOENT, "port stats");
+	tsof_dp_poll_stats(h->dp);
+	{
+		const struct tsof_port_stats *s = &p->stats;
+		uint64_t v[] = {
+			TSOF_STAT_GET(s->rx_packets), TSOF_STAT_GET(s->rx_bytes),
+			TSOF_STAT_GET(s->rx_dropped), TSOF_STAT_GET(s->rx_errors),
+			TSOF_STAT_GET(s->tx_packets), TSOF_STAT_GET(s->tx_bytes),
+			TSOF_STAT_GET(s->tx_dropped), TSOF_STAT_GET(s->tx_errors),
+			atomic_load(&p->link),
+		};
+		return u64_array(env, v, sizeof(v) / sizeof(v[0]));
+	}
+}
+
+/* stats(handle) -> BigUint64Array [upcall packets, batches, dropped, unrouted, offload errors] */
+static napi_value js_stats(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct handle *h;
+	const struct tsof_dp_stats *s;
+
+	if (!get_args(env, info, 1, argv, &h, NULL))
+		return NULL;
+	s = tsof_dp_stats(h->dp);
+	{
+		uint64_t v[] = {
+			TSOF_STAT_GET(s->upcall_packets), TSOF_STAT_GET(s->upcall_batches),
+			TSOF_STAT_GET(s->upcall_dropped), TSOF_STAT_GET(s->unrouted),
+			TSOF_STAT_GET(s->offload_errors),
+		};
+		return u64_array(env, v, sizeof(v) / sizeof(v[0]));
+	}
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	static const struct {
+		const char *name;
+		napi_callback fn;
+	} fns[] = {
+		{ "open", js_open },           { "close", js_close },       { "addAfPacket", js_add_afpacket },
+		{ "addMemory", js_add_memory }, { "removePort", js_remove_port }, { "setPatch", js_set_patch },
+		{ "setUpcall", js_set_upcall }, { "packetOut", js_packet_out }, { "inject", js_inject },
+		{ "take", js_take },           { "portStats", js_port_stats }, { "stats", js_stats },
+	};
+
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		napi_value f;
+
+		CHECK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));
+		CHECK(env, napi_set_named_property(env, exports, fns[i].name, f));
+	}
+	return exports;
+}
+
+/* The macro defines exported functions that node_api.h does not declare. */
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
