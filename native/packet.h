@@ -7,7 +7,7 @@
  * (checked below). Multi-byte fields are read with rd16()/rd32(), which
  * assemble big-endian bytes and so work on any host.
  *
- * Only flow.c includes this; nothing here is part of the public API.
+ * Used by flow.c and actions.c inside native/; nothing here is part of the public API.
  */
 #ifndef TSOF_PACKET_H
 #define TSOF_PACKET_H
