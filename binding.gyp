@@ -1,4 +1,4 @@
-# The native addon: the datapath (native/) and its N-API binding, built by
+# The native addon: the datapath (native/: ports, thread, the OpenFlow pipeline) and its N-API binding, built by
 # node-gyp during `npm ci` (package.json "install") against Node's own headers.
 # Plain C11 with the warnings native/Makefile uses, but not -Werror: a newer
 # compiler on a user's machine must not turn a new warning into a failed install.
@@ -7,12 +7,20 @@
     {
       "target_name": "tsof_native",
       "sources": [
+        "native/actions.c",
         "native/addon.c",
+        "native/classifier.c",
         "native/dp.c",
+        "native/flow.c",
+        "native/group.c",
+        "native/idmap.c",
+        "native/meter.c",
         "native/netlink.c",
         "native/offload.c",
+        "native/pipeline.c",
         "native/port_afpacket.c",
-        "native/port_memory.c"
+        "native/port_memory.c",
+        "native/rcu.c"
       ],
       "cflags_c": [
         "-std=c11",

@@ -1,17 +1,18 @@
-// The tsof side of bench/forwarding-raw.sh: a datapath patching two interfaces
-// to each other. Prints "ready" once both ports are open, then on SIGTERM the
+// The tsof side of bench/forwarding-raw.sh: a datapath forwarding between two
+// interfaces with two in_port flows. Prints "ready" once both ports are open, then on SIGTERM the
 // counters of both ports as one JSON line, and exits.
 // Usage: tsx bench/forwarding-raw-tsof.ts IFNAME1 IFNAME2
 
 import { NativeDatapath } from '../src/datapath/index.ts';
+import { patch } from '../test/support/datapath.ts';
 
 const [a, b] = process.argv.slice(2);
 if (!a || !b) throw new Error('usage: forwarding-raw-tsof.ts IFNAME1 IFNAME2');
 const dp = new NativeDatapath();
 dp.addPort({ kind: 'afpacket', port: 1, ifname: a });
 dp.addPort({ kind: 'afpacket', port: 2, ifname: b });
-dp.setPatch(1, 2);
-dp.setPatch(2, 1);
+patch(dp, 1, 2);
+patch(dp, 2, 1);
 console.log('ready');
 process.on('SIGTERM', () => {
   const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x));

@@ -7,8 +7,13 @@
  * anyway and throw a TypeError or an Error with a `code` (ENODEV, EEXIST...)
  * rather than crash.
  *
+ * Flow, group and meter mods and packet-outs take the whole OpenFlow message
+ * as the codec encodes it and return 0 or the OpenFlow error for the
+ * controller, (type << 16 | code); the pipeline applies each change
+ * atomically for the datapath thread.
+ *
  * Upcalls arrive through a threadsafe function: callback(1, arrayBuffer) for a
- * batch of packets (struct tsof_upcall_packets, given to JavaScript without a
+ * batch of packet-ins (struct tsof_upcall_packets, given to JavaScript without a
  * copy and freed when the ArrayBuffer is collected), callback(2, port, link)
  * for a link state change. The queue between the threads holds UPCALL_QUEUE
  * items; beyond that the datapath drops and counts.
@@ -25,6 +30,12 @@
 #include <string.h>
 
 #define UPCALL_QUEUE 1024
+#define OFP_HEADER 8
+#define PACKET_OUT_FIXED 24     /* ofp_packet_out before its actions */
+#define FLOW_STATS_REQ_FIXED 48 /* multipart header and ofp_flow_stats_request before its match */
+#define FLOW_STATS_FIXED 48     /* ofp_flow_stats before its match */
+#define OFP_NO_BUFFER 0xffffffffu
+enum { OFPBRC_BUFFER_UNKNOWN = 8, OFPBRC_BAD_PORT = 11 };
 
 struct handle {
 	struct tsof_dp *dp;
@@ -366,35 +377,6 @@ static napi_value js_remove_port(napi_env env, napi_callback_info info)
 	return result(env, tsof_dp_del_port(h->dp, port_no), "remove port");
 }
 
-/* setPatch(handle, inPort, outPort): outPort 0 removes the patch */
-static napi_value js_set_patch(napi_env env, napi_callback_info info)
-{
-	napi_value argv[3];
-	struct handle *h;
-	uint32_t in, out;
-
-	if (!get_args(env, info, 3, argv, &h, &in) || !get_u32(env, argv[2], &out))
-		return NULL;
-	return result(env, tsof_dp_set_patch(h->dp, in, out), "set patch");
-}
-
-/* setUpcall(handle, inPort, on) */
-static napi_value js_set_upcall(napi_env env, napi_callback_info info)
-{
-	napi_value argv[3];
-	struct handle *h;
-	uint32_t in;
-	bool on;
-
-	if (!get_args(env, info, 3, argv, &h, &in))
-		return NULL;
-	if (napi_get_value_bool(env, argv[2], &on) != napi_ok) {
-		napi_throw_type_error(env, NULL, "expected a boolean");
-		return NULL;
-	}
-	return result(env, tsof_dp_set_upcall(h->dp, in, on), "set upcall");
-}
-
 /* packetOut(handle, port, bytes[, vnet]) -> false when the queue is full */
 static napi_value js_packet_out(napi_env env, napi_callback_info info)
 {
@@ -412,10 +394,265 @@ static napi_value js_packet_out(napi_env env, napi_callback_info info)
 	f = get_frame(env, argv + 2, argc - 2, port_no);
 	if (!f)
 		return NULL;
-	if (tsof_dp_packet_out(h->dp, f))
+	if (tsof_dp_packet_out(h->dp, f, NULL))
 		return make_bool(env, true);
 	free(f);
 	return make_bool(env, false);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A mod's result: 0 or the OpenFlow error; throws when out of memory. */
+static napi_value mod_result(napi_env env, struct handle *h, int r)
+{
+	napi_value v;
+
+	tsof_pipeline_reclaim(tsof_dp_pipeline(h->dp));
+	if (r < 0)
+		return throw_errno(env, ENOMEM, "pipeline");
+	CHECK(env, napi_create_uint32(env, (uint32_t)r, &v));
+	return v;
+}
+
+/* (handle, message bytes) */
+static bool get_message(napi_env env, napi_callback_info info, struct handle **h, uint8_t **msg, size_t *len)
+{
+	napi_value argv[2];
+
+	return get_args(env, info, 2, argv, h, NULL) && get_bytes(env, argv[1], msg, len);
+}
+
+/* flowMod(handle, OFPT_FLOW_MOD message) -> 0 | error */
+static napi_value js_flow_mod(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint8_t *msg;
+	size_t len;
+	struct tsof_flow_mod fm;
+	int r;
+
+	if (!get_message(env, info, &h, &msg, &len))
+		return NULL;
+	r = tsof_flow_mod_decode(msg, len, &fm);
+	if (r == 0)
+		r = tsof_pipeline_flow_mod(tsof_dp_pipeline(h->dp), &fm, tsof_dp_now());
+	/* No buffers: the flow is in, the buffered packet unknown (6.4). */
+	if (r == 0 && fm.buffer_id != OFP_NO_BUFFER)
+		r = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
+	return mod_result(env, h, r);
+}
+
+/* groupMod(handle, OFPT_GROUP_MOD message) -> 0 | error */
+static napi_value js_group_mod(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint8_t *msg;
+	size_t len;
+	struct tsof_group_mod gm;
+	int r;
+
+	if (!get_message(env, info, &h, &msg, &len))
+		return NULL;
+	r = tsof_group_mod_decode(msg, len, &gm);
+	if (r == 0)
+		r = tsof_pipeline_group_mod(tsof_dp_pipeline(h->dp), &gm, tsof_dp_now());
+	return mod_result(env, h, r);
+}
+
+/* meterMod(handle, OFPT_METER_MOD message) -> 0 | error */
+static napi_value js_meter_mod(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint8_t *msg;
+	size_t len;
+	struct tsof_meter_mod mm;
+	int r;
+
+	if (!get_message(env, info, &h, &msg, &len))
+		return NULL;
+	r = tsof_meter_mod_decode(msg, len, &mm);
+	if (r == 0)
+		r = tsof_pipeline_meter_mod(tsof_dp_pipeline(h->dp), &mm, tsof_dp_now());
+	return mod_result(env, h, r);
+}
+
+/*
+ * executePacketOut(handle, OFPT_PACKET_OUT message) -> 0 | error: its actions
+ * run on the datapath thread. Throws EAGAIN when the queue is full.
+ */
+static napi_value js_execute_packet_out(napi_env env, napi_callback_info info)
+{
+	const int bad_len = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN);
+	struct handle *h;
+	uint8_t *msg;
+	size_t len, acts_len;
+	uint32_t in_port;
+	struct tsof_actions *acts;
+	struct tsof_frame *f;
+	int r;
+
+	if (!get_message(env, info, &h, &msg, &len))
+		return NULL;
+	if (len < PACKET_OUT_FIXED || (size_t)(msg[2] << 8 | msg[3]) != len)
+		return mod_result(env, h, bad_len);
+	acts_len = (size_t)(msg[OFP_HEADER + 8] << 8 | msg[OFP_HEADER + 9]);
+	in_port = rd32(msg + OFP_HEADER + 4);
+	if (acts_len > len - PACKET_OUT_FIXED || len - PACKET_OUT_FIXED - acts_len > TSOF_MAX_FRAME)
+		return mod_result(env, h, bad_len);
+	if (rd32(msg + OFP_HEADER) != OFP_NO_BUFFER)
+		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN));
+	if (in_port > TSOF_OFPP_MAX && in_port != TSOF_OFPP_CONTROLLER && in_port != TSOF_OFPP_LOCAL)
+		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BAD_PORT));
+	r = tsof_pipeline_parse_actions(tsof_dp_pipeline(h->dp), msg + PACKET_OUT_FIXED, acts_len, &acts);
+	if (r != 0)
+		return mod_result(env, h, r);
+	f = tsof_frame_new(in_port, msg + PACKET_OUT_FIXED + acts_len,
+			   (uint32_t)(len - PACKET_OUT_FIXED - acts_len), NULL);
+	if (!f) {
+		tsof_actions_free(acts);
+		return mod_result(env, h, -1);
+	}
+	if (!tsof_dp_packet_out(h->dp, f, acts)) {
+		tsof_actions_free(acts);
+		free(f);
+		return throw_errno(env, EAGAIN, "packet out");
+	}
+	return mod_result(env, h, 0);
+}
+
+static void wr16(uint8_t *p, uint64_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void wr32(uint8_t *p, uint64_t v)
+{
+	wr16(p, v >> 16);
+	wr16(p + 2, v);
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+	wr32(p, v >> 32);
+	wr32(p + 4, v);
+}
+
+/* The reply body being built: ofp_flow_stats entries, back to back. */
+struct flow_stats_buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void add_flow_stats(void *arg, const struct tsof_flow_stats *fs)
+{
+	struct flow_stats_buf *b = arg;
+	size_t match_len = (fs->match_len + 7) & ~(size_t)7;
+	size_t n = FLOW_STATS_FIXED + match_len + fs->insts_len;
+	uint8_t *e;
+
+	if (b->failed)
+		return;
+	if (n > 0xffff) { /* cannot be: the flow mod it came from fitted in a message */
+		b->failed = true;
+		return;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = (b->len + n) * 2;
+		uint8_t *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	e = b->p + b->len;
+	memset(e, 0, n);
+	wr16(e, n);
+	e[2] = fs->table_id;
+	wr32(e + 4, fs->duration_ns / 1000000000u);
+	wr32(e + 8, fs->duration_ns % 1000000000u);
+	wr16(e + 12, fs->priority);
+	wr16(e + 14, fs->idle_timeout);
+	wr16(e + 16, fs->hard_timeout);
+	wr16(e + 18, fs->flags);
+	wr64(e + 24, fs->cookie);
+	wr64(e + 32, fs->packets);
+	wr64(e + 40, fs->bytes);
+	memcpy(e + FLOW_STATS_FIXED, fs->match, fs->match_len);
+	memcpy(e + FLOW_STATS_FIXED + match_len, fs->insts, fs->insts_len);
+	b->len += n;
+}
+
+/*
+ * flowStats(handle, OFPT_MULTIPART_REQUEST message with OFPMP_FLOW) ->
+ * Uint8Array of ofp_flow_stats entries (the reply's body, for the caller to
+ * split into replies), or the error number.
+ */
+static napi_value js_flow_stats(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint8_t *msg;
+	size_t len;
+	struct flow_stats_buf b = { 0 };
+	napi_value ab, arr;
+	void *data;
+	int r;
+
+	if (!get_message(env, info, &h, &msg, &len))
+		return NULL;
+	if (len < FLOW_STATS_REQ_FIXED || (size_t)(msg[2] << 8 | msg[3]) != len)
+		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN));
+	{
+		const uint8_t *q = msg + 16;
+		struct tsof_flow_filter f = {
+			.table_id = q[0], .out_port = rd32(q + 4), .out_group = rd32(q + 8),
+			.cookie = (uint64_t)rd32(q + 16) << 32 | rd32(q + 20),
+			.cookie_mask = (uint64_t)rd32(q + 24) << 32 | rd32(q + 28),
+			.match = msg + FLOW_STATS_REQ_FIXED, .match_len = len - FLOW_STATS_REQ_FIXED,
+		};
+		r = tsof_pipeline_flow_stats(tsof_dp_pipeline(h->dp), &f, tsof_dp_now(), add_flow_stats, &b);
+	}
+	if (r != 0 || b.failed) {
+		free(b.p);
+		return mod_result(env, h, b.failed ? -1 : r);
+	}
+	if (napi_create_arraybuffer(env, b.len, &data, &ab) != napi_ok) {
+		free(b.p);
+		return throw_errno(env, ENOMEM, "flow stats");
+	}
+	if (b.len)
+		memcpy(data, b.p, b.len);
+	free(b.p);
+	CHECK(env, napi_create_typedarray(env, napi_uint8_array, b.len, ab, 0, &arr));
+	return arr;
+}
+
+/* tableStats(handle, tableId) -> BigUint64Array [active flows, lookups, matched] */
+static napi_value js_table_stats(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct handle *h;
+	uint32_t table_id;
+	struct tsof_table_stats ts;
+
+	if (!get_args(env, info, 2, argv, &h, &table_id))
+		return NULL;
+	if (table_id >= TSOF_N_TABLES) {
+		napi_throw_range_error(env, NULL, "table id out of range");
+		return NULL;
+	}
+	tsof_pipeline_table_stats(tsof_dp_pipeline(h->dp), (uint8_t)table_id, &ts);
+	{
+		uint64_t v[] = { ts.active, ts.lookups, ts.matched };
+		return u64_array(env, v, sizeof(v) / sizeof(v[0]));
+	}
 }
 
 /* inject(handle, port, bytes[, vnet]) -> false when the port's input ring is full */
@@ -498,21 +735,26 @@ static napi_value js_port_stats(napi_env env, napi_callback_info info)
 	}
 }
 
-/* stats(handle) -> BigUint64Array [upcall packets, batches, dropped, unrouted, offload errors] */
+/* stats(handle) -> BigUint64Array [upcall packets, batches, dropped, no port, offload errors,
+ * then struct tsof_pl_thread_stats in order] */
 static napi_value js_stats(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
 	struct handle *h;
 	const struct tsof_dp_stats *s;
+	struct tsof_pl_thread_stats p;
 
 	if (!get_args(env, info, 1, argv, &h, NULL))
 		return NULL;
 	s = tsof_dp_stats(h->dp);
+	tsof_dp_pipeline_stats(h->dp, &p);
 	{
 		uint64_t v[] = {
 			TSOF_STAT_GET(s->upcall_packets), TSOF_STAT_GET(s->upcall_batches),
-			TSOF_STAT_GET(s->upcall_dropped), TSOF_STAT_GET(s->unrouted),
+			TSOF_STAT_GET(s->upcall_dropped), TSOF_STAT_GET(s->no_port),
 			TSOF_STAT_GET(s->offload_errors),
+			p.packets, p.emc_hits, p.cls_lookups, p.table_misses, p.invalid_ttl, p.meter_drops,
+			p.dropped, p.outputs, p.packet_ins,
 		};
 		return u64_array(env, v, sizeof(v) / sizeof(v[0]));
 	}
@@ -524,10 +766,22 @@ static napi_value init(napi_env env, napi_value exports)
 		const char *name;
 		napi_callback fn;
 	} fns[] = {
-		{ "open", js_open },           { "close", js_close },       { "addAfPacket", js_add_afpacket },
-		{ "addMemory", js_add_memory }, { "removePort", js_remove_port }, { "setPatch", js_set_patch },
-		{ "setUpcall", js_set_upcall }, { "packetOut", js_packet_out }, { "inject", js_inject },
-		{ "take", js_take },           { "portStats", js_port_stats }, { "stats", js_stats },
+		{ "open", js_open },
+		{ "close", js_close },
+		{ "addAfPacket", js_add_afpacket },
+		{ "addMemory", js_add_memory },
+		{ "removePort", js_remove_port },
+		{ "packetOut", js_packet_out },
+		{ "flowMod", js_flow_mod },
+		{ "groupMod", js_group_mod },
+		{ "meterMod", js_meter_mod },
+		{ "executePacketOut", js_execute_packet_out },
+		{ "flowStats", js_flow_stats },
+		{ "tableStats", js_table_stats },
+		{ "inject", js_inject },
+		{ "take", js_take },
+		{ "portStats", js_port_stats },
+		{ "stats", js_stats },
 	};
 
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {

@@ -1,11 +1,19 @@
 /*
- * dp.c: the datapath thread, its commands, patch forwarding and upcalls (see dp.h).
+ * dp.c: the datapath thread, its commands, the pipeline's callbacks and
+ * upcalls (see dp.h).
  *
- * One turn of the loop: epoll_wait, then for each ready port up to
- * RX_BUDGET batches (receive, forward, send, release), then packet-outs and
- * netlink, then the pending command, and last the turn's upcall batch. The
- * command comes after the ports so that no event of the same turn refers to
- * a port it removed.
+ * One turn of the loop: epoll_wait (offline for the pipeline's grace
+ * periods), then for each ready port up to RX_BUDGET batches (receive, run
+ * each frame through the pipeline, release), then packet-outs and netlink,
+ * then the pending command, the turn's upcall batch, and a quiescent point.
+ * The command comes after the ports so that no event of the same turn refers
+ * to a port it removed.
+ *
+ * A received frame is copied into a buffer with room for pushes before the
+ * pipeline edits it; each output is sent at once (send() copies), one frame
+ * per send. Its virtio-net header travels along: the pipeline keeps partial
+ * checksums right (TSOF_PL_CSUM_PARTIAL), and pushes and pops move
+ * csum_start and hdr_len by the change in length (they all lie before L4).
  */
 #define _GNU_SOURCE
 #include "dp.h"
@@ -21,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RX_BUDGET 16        /* batches per port per turn, so one port cannot starve the others */
@@ -28,19 +37,25 @@
 #define GSO_SEGS 256        /* segments of one GSO frame finished in software */
 #define GSO_BUF (256u * 1024)
 #define LINK_RETRY_MS 10    /* JavaScript refused a link upcall: try again this soon */
+#define FRAME_BUF (TSOF_PL_HEADROOM + TSOF_MAX_FRAME + TSOF_PL_HEADROOM)
 
 /* epoll tags of the datapath's own descriptors (ports are tagged with their pointer). */
 enum { EV_CMD = 1, EV_PKTOUT, EV_NETLINK };
 
-enum cmd_op { CMD_ADD, CMD_DEL, CMD_PATCH, CMD_UPCALL, CMD_STATS };
+enum cmd_op { CMD_ADD, CMD_DEL, CMD_STATS };
 
 struct cmd {
 	enum cmd_op op;
 	struct tsof_port *port;
-	uint32_t a, b;
-	bool on;
+	uint32_t a;
 	int result;
 	bool done;
+};
+
+/* A packet-out in the ring (tsof_dp_packet_out). */
+struct pktout {
+	struct tsof_frame *f;
+	struct tsof_actions *acts;
 };
 
 struct tsof_dp {
@@ -50,6 +65,8 @@ struct tsof_dp {
 	tsof_upcall_fn fn;
 	void *ctx;
 	struct tsof_dp_stats stats;
+	struct tsof_pipeline *pl;
+	struct tsof_pl_thread *plt;
 
 	pthread_mutex_t lock; /* guards pending */
 	pthread_cond_t cond;
@@ -66,6 +83,10 @@ struct tsof_dp {
 	uint32_t up_bytes;
 	uint8_t *gso_buf;
 	struct tsof_pkt segs[GSO_SEGS];
+	uint8_t *frame_buf;             /* the frame the pipeline runs on, with room for pushes */
+	uint8_t *fin_buf;               /* a copy to finish a partial checksum on */
+	struct virtio_net_hdr cur_vnet; /* the running frame's header as received */
+	uint32_t cur_len;               /* and its length then */
 };
 
 typedef void (*sink_fn)(struct tsof_dp *dp, void *arg, struct tsof_pkt *const *pkts, int n);
@@ -108,25 +129,30 @@ static void flush_upcalls(struct tsof_dp *dp)
 	dp->up_bytes = 0;
 }
 
+/* Queues packet-ins (arg: the struct tsof_packet_in; pkts: its frame, or the
+ * segments of it), truncated to max_len, into the turn's batch. */
 static void upcall_sink(struct tsof_dp *dp, void *arg, struct tsof_pkt *const *pkts, int n)
 {
-	(void)arg;
+	const struct tsof_packet_in *pin = arg;
+
 	for (int i = 0; i < n; i++) {
 		const struct tsof_pkt *pkt = pkts[i];
-		uint32_t k;
+		uint32_t len = pin->max_len == TSOF_OFPCML_NO_BUFFER || pin->max_len > pkt->len ? pkt->len : pin->max_len;
 
-		if (pkt->len > TSOF_UPCALL_BYTES) {
+		if (len > TSOF_UPCALL_BYTES) {
 			TSOF_STAT_ADD(dp->stats.upcall_dropped, 1);
 			continue;
 		}
-		if (dp->up->count == TSOF_UPCALL_MAX || dp->up_bytes + pkt->len > TSOF_UPCALL_BYTES)
+		if (dp->up->count == TSOF_UPCALL_MAX || dp->up_bytes + len > TSOF_UPCALL_BYTES)
 			flush_upcalls(dp);
-		k = dp->up->count++;
-		dp->up->pkt[k].in_port = pkt->in_port;
-		dp->up->pkt[k].offset = dp->up_bytes; /* from the data; flush adds the header */
-		dp->up->pkt[k].len = pkt->len;
-		memcpy(dp->up_data + dp->up_bytes, pkt->data, pkt->len);
-		dp->up_bytes += pkt->len;
+		dp->up->pkt[dp->up->count++] = (struct tsof_upcall_pkt){
+			.in_port = pin->in_port, .offset = dp->up_bytes, /* from the data; flush adds the header */
+			.len = len, .total_len = pkt->len, .reason = pin->reason, .table_id = pin->table_id,
+			.in_phy_port = pin->in_phy_port, .cookie = pin->cookie, .metadata = pin->metadata,
+			.tunnel_id = pin->tunnel_id,
+		};
+		memcpy(dp->up_data + dp->up_bytes, pkt->data, len);
+		dp->up_bytes += len;
 	}
 }
 
@@ -226,14 +252,91 @@ static void output(struct tsof_dp *dp, struct tsof_port *out, struct tsof_pkt *p
 	out->ops->send(out, ptrs, n);
 }
 
-static void forward(struct tsof_dp *dp, struct tsof_port *in, struct tsof_pkt *pkts, int n)
+/* --- the pipeline --- */
+
+uint64_t tsof_dp_now(void)
 {
-	if (in->upcall)
-		deliver_plain(dp, pkts, n, upcall_sink, NULL);
-	else if (in->out)
-		output(dp, in->out, pkts, n);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A frame the pipeline hands out, with the running frame's virtio-net header
+ * moved by what pushes and pops changed. A partial checksum about to be
+ * finished in place is finished on a copy: the pipeline goes on with the frame.
+ */
+static struct tsof_pkt out_pkt(struct tsof_dp *dp, const uint8_t *data, uint32_t len, uint32_t in_port, bool plain)
+{
+	struct tsof_pkt p = { .data = (uint8_t *)data, .len = len, .in_port = in_port, .vnet = dp->cur_vnet };
+	int delta = (int)len - (int)dp->cur_len;
+
+	if (p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		p.vnet.csum_start = (uint16_t)(p.vnet.csum_start + delta);
+	if (p.vnet.hdr_len)
+		p.vnet.hdr_len = (uint16_t)(p.vnet.hdr_len + delta);
+	if (plain && (p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && p.vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		memcpy(dp->fin_buf, data, len);
+		p.data = dp->fin_buf;
+	}
+	return p;
+}
+
+static void pl_output(void *ctx, uint32_t port, uint32_t queue_id, const struct tsof_pl_frame *f)
+{
+	struct tsof_dp *dp = ctx;
+	struct tsof_port *out = find_port(dp, port);
+	struct tsof_pkt p;
+
+	(void)queue_id;
+	if (!out) {
+		TSOF_STAT_ADD(dp->stats.no_port, 1);
+		return;
+	}
+	p = out_pkt(dp, f->data, f->len, f->in_port, !out->vnet);
+	output(dp, out, &p, 1);
+}
+
+static void pl_packet_in(void *ctx, const struct tsof_packet_in *pin)
+{
+	struct tsof_dp *dp = ctx;
+	struct tsof_pkt p = out_pkt(dp, pin->data, pin->len, pin->in_port, true);
+
+	deliver_plain(dp, &p, 1, upcall_sink, (void *)pin);
+}
+
+/* Fast-failover liveness from the link state netlink reports. */
+static bool pl_port_live(void *ctx, uint32_t port)
+{
+	struct tsof_port *p = find_port(ctx, port);
+
+	return p && (atomic_load_explicit(&p->link, memory_order_relaxed) & (TSOF_LINK_LIVE | TSOF_LINK_GONE)) ==
+			    TSOF_LINK_LIVE;
+}
+
+/* Runs pkt through the tables, or through acts (a packet-out), on a copy with room for pushes. */
+static void run_pipeline(struct tsof_dp *dp, const struct tsof_pkt *pkt, const struct tsof_actions *acts,
+			 uint64_t now)
+{
+	struct tsof_pl_frame f = {
+		.data = dp->frame_buf + TSOF_PL_HEADROOM, .len = pkt->len, .headroom = TSOF_PL_HEADROOM,
+		.tailroom = FRAME_BUF - TSOF_PL_HEADROOM - pkt->len, .in_port = pkt->in_port,
+		.in_phy_port = pkt->in_port,
+	};
+
+	memcpy(f.data, pkt->data, pkt->len);
+	if (pkt->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		f.flags = TSOF_PL_CSUM_PARTIAL;
+		f.csum_start = pkt->vnet.csum_start;
+		f.csum_offset = pkt->vnet.csum_offset;
+	}
+	dp->cur_vnet = pkt->vnet;
+	dp->cur_len = pkt->len;
+	if (acts)
+		tsof_pipeline_packet_out(dp->plt, &f, acts, now);
 	else
-		TSOF_STAT_ADD(dp->stats.unrouted, (uint64_t)n);
+		tsof_pipeline_process(dp->plt, &f, now);
 }
 
 static void rx_port(struct tsof_dp *dp, struct tsof_port *p)
@@ -242,9 +345,14 @@ static void rx_port(struct tsof_dp *dp, struct tsof_port *p)
 
 	for (int b = 0; b < RX_BUDGET; b++) {
 		int n = p->ops->recv(p, pkts, TSOF_BATCH);
+		uint64_t now = tsof_dp_now();
 
-		if (n)
-			forward(dp, p, pkts, n);
+		for (int i = 0; i < n; i++) {
+			if (pkts[i].len > TSOF_MAX_FRAME)
+				TSOF_STAT_ADD(p->stats.rx_errors, 1);
+			else
+				run_pipeline(dp, &pkts[i], NULL, now);
+		}
 		p->ops->done(p);
 		if (!n)
 			break;
@@ -265,36 +373,36 @@ static void clear_error(struct tsof_port *p)
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 }
 
-/* Frames JavaScript queued with tsof_dp_packet_out; consecutive ones to one port go as a batch. */
+static void pktout_free(struct pktout *po)
+{
+	if (po->acts)
+		tsof_actions_free(po->acts);
+	free(po->f);
+	free(po);
+}
+
+/* Packet-outs JavaScript queued with tsof_dp_packet_out. */
 static void packet_outs(struct tsof_dp *dp)
 {
-	struct tsof_frame *f[TSOF_BATCH];
-	struct tsof_pkt pkts[TSOF_BATCH];
-	int n;
+	uint64_t now = tsof_dp_now();
+	struct pktout *po;
+	uint64_t v;
 
-	do {
-		for (n = 0; n < TSOF_BATCH; n++) {
-			uint64_t v;
+	/* Clear the eventfd only when the ring looks empty, then look again. */
+	while ((po = tsof_ring_pop(&dp->pktout)) ||
+	       (read(dp->pktout_fd, &v, sizeof(v)) >= 0 && (po = tsof_ring_pop(&dp->pktout)))) {
+		struct tsof_pkt pkt = { .data = po->f->data, .len = po->f->len, .in_port = po->f->port_no,
+					.vnet = po->f->vnet };
+		struct tsof_port *out;
 
-			f[n] = tsof_ring_pop(&dp->pktout);
-			/* Clear the eventfd only when the ring looks empty, then look again. */
-			if (!f[n] && (read(dp->pktout_fd, &v, sizeof(v)) < 0 || !(f[n] = tsof_ring_pop(&dp->pktout))))
-				break;
-			pkts[n] = (struct tsof_pkt){ .data = f[n]->data, .len = f[n]->len, .vnet = f[n]->vnet };
-		}
-		for (int i = 0, j; i < n; i = j) {
-			struct tsof_port *out = find_port(dp, f[i]->port_no);
-
-			for (j = i + 1; j < n && f[j]->port_no == f[i]->port_no; j++)
-				;
-			if (out)
-				output(dp, out, &pkts[i], j - i);
-			else
-				TSOF_STAT_ADD(dp->stats.unrouted, (uint64_t)(j - i));
-		}
-		for (int i = 0; i < n; i++)
-			free(f[i]);
-	} while (n == TSOF_BATCH);
+		if (po->acts)
+			run_pipeline(dp, &pkt, po->acts, now);
+		else if ((out = find_port(dp, po->f->port_no)))
+			output(dp, out, &pkt, 1);
+		else
+			TSOF_STAT_ADD(dp->stats.no_port, 1);
+		pktout_free(po);
+	}
 }
 
 /* --- commands --- */
@@ -302,7 +410,6 @@ static void packet_outs(struct tsof_dp *dp)
 static int apply(struct tsof_dp *dp, struct cmd *c)
 {
 	struct tsof_port *p = c->op == CMD_ADD ? c->port : find_port(dp, c->a);
-	struct tsof_port *q = NULL;
 
 	switch (c->op) {
 	case CMD_ADD: {
@@ -321,25 +428,10 @@ static int apply(struct tsof_dp *dp, struct cmd *c)
 		if (!p)
 			return -ENOENT;
 		epoll_ctl(dp->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-		for (int i = 0; i < dp->nports; i++) {
+		for (int i = 0; i < dp->nports; i++)
 			if (dp->ports[i] == p)
-				dp->ports[i--] = dp->ports[--dp->nports];
-			else if (dp->ports[i]->out == p)
-				dp->ports[i]->out = NULL;
-		}
+				dp->ports[i] = dp->ports[--dp->nports];
 		c->port = p;
-		return 0;
-	case CMD_PATCH:
-		if (!p || (c->b && !(q = find_port(dp, c->b))))
-			return -ENOENT;
-		p->out = q;
-		p->upcall = false;
-		return 0;
-	case CMD_UPCALL:
-		if (!p)
-			return -ENOENT;
-		p->upcall = c->on;
-		p->out = NULL;
 		return 0;
 	case CMD_STATS:
 		for (int i = 0; i < dp->nports; i++)
@@ -387,8 +479,12 @@ static void *dp_main(void *arg)
 	struct epoll_event ev[32];
 
 	while (!atomic_load(&dp->stop)) {
-		int n = epoll_wait(dp->epfd, ev, 32, dp->link_retry ? LINK_RETRY_MS : -1);
+		int n;
 		bool cmd = false;
+
+		tsof_pipeline_offline(dp->plt);
+		n = epoll_wait(dp->epfd, ev, 32, dp->link_retry ? LINK_RETRY_MS : -1);
+		tsof_pipeline_online(dp->plt);
 
 		for (int i = 0; i < n; i++) {
 			switch (ev[i].data.u64) {
@@ -415,6 +511,7 @@ static void *dp_main(void *arg)
 				report_link(dp, dp->ports[i]);
 		}
 		flush_upcalls(dp);
+		tsof_pipeline_quiesce(dp->plt);
 	}
 	return NULL;
 }
@@ -440,18 +537,29 @@ static void dp_free(struct tsof_dp *dp)
 	close_fd(dp->cmd_fd);
 	close_fd(dp->pktout_fd);
 	close_fd(dp->nl_fd);
-	if (dp->pktout.slot)
+	if (dp->pktout.slot) {
+		for (struct pktout *po; (po = tsof_ring_pop(&dp->pktout));)
+			pktout_free(po);
 		tsof_ring_free(&dp->pktout);
+	}
+	tsof_pipeline_thread_free(dp->plt);
+	if (dp->pl)
+		tsof_pipeline_free(dp->pl);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);
 	free(dp->up);
 	free(dp->up_data);
 	free(dp->gso_buf);
+	free(dp->frame_buf);
+	free(dp->fin_buf);
 	free(dp);
 }
 
 struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t errlen)
 {
+	static const struct tsof_pipeline_ops ops = {
+		.output = pl_output, .packet_in = pl_packet_in, .port_live = pl_port_live,
+	};
 	struct tsof_dp *dp = calloc(1, sizeof(*dp));
 	sigset_t all, old;
 	const char *failed = NULL;
@@ -470,7 +578,12 @@ struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t e
 	dp->up = calloc(1, sizeof(*dp->up) + TSOF_UPCALL_MAX * sizeof(dp->up->pkt[0]));
 	dp->up_data = malloc(TSOF_UPCALL_BYTES);
 	dp->gso_buf = malloc(GSO_BUF);
-	if (!dp->up || !dp->up_data || !dp->gso_buf || tsof_ring_init(&dp->pktout, PKTOUT_RING) < 0) {
+	dp->frame_buf = malloc(FRAME_BUF);
+	dp->fin_buf = malloc(TSOF_MAX_FRAME);
+	dp->pl = tsof_pipeline_new(&ops);
+	dp->plt = dp->pl ? tsof_pipeline_thread_new(dp->pl, dp) : NULL;
+	if (!dp->up || !dp->up_data || !dp->gso_buf || !dp->frame_buf || !dp->fin_buf || !dp->plt ||
+	    tsof_ring_init(&dp->pktout, PKTOUT_RING) < 0) {
 		errno = ENOMEM;
 		failed = "allocation";
 	} else if ((dp->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
@@ -514,12 +627,20 @@ void tsof_dp_destroy(struct tsof_dp *dp)
 	dp_free(dp);
 }
 
+/* The pipeline's port table (FLOOD, ALL, outputs) follows the datapath's ports. */
 int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p)
 {
 	struct cmd c = { .op = CMD_ADD, .port = p };
+	int r;
 
 	p->link_reported = atomic_load(&p->link);
-	return command(dp, &c);
+	r = command(dp, &c);
+	if (r == 0 && tsof_pipeline_port_set(dp->pl, p->port_no, 0, 0) != 0) {
+		c = (struct cmd){ .op = CMD_DEL, .a = p->port_no };
+		command(dp, &c);
+		return -ENOMEM;
+	}
+	return r;
 }
 
 int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no)
@@ -527,23 +648,11 @@ int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no)
 	struct cmd c = { .op = CMD_DEL, .a = port_no };
 	int r = command(dp, &c);
 
-	if (r == 0)
+	if (r == 0) {
+		tsof_pipeline_port_del(dp->pl, port_no);
 		c.port->ops->destroy(c.port);
+	}
 	return r;
-}
-
-int tsof_dp_set_patch(struct tsof_dp *dp, uint32_t in_port, uint32_t out_port)
-{
-	struct cmd c = { .op = CMD_PATCH, .a = in_port, .b = out_port };
-
-	return command(dp, &c);
-}
-
-int tsof_dp_set_upcall(struct tsof_dp *dp, uint32_t in_port, bool on)
-{
-	struct cmd c = { .op = CMD_UPCALL, .a = in_port, .on = on };
-
-	return command(dp, &c);
 }
 
 void tsof_dp_poll_stats(struct tsof_dp *dp)
@@ -558,12 +667,18 @@ struct tsof_port *tsof_dp_port(struct tsof_dp *dp, uint32_t port_no)
 	return find_port(dp, port_no);
 }
 
-bool tsof_dp_packet_out(struct tsof_dp *dp, struct tsof_frame *f)
+bool tsof_dp_packet_out(struct tsof_dp *dp, struct tsof_frame *f, struct tsof_actions *acts)
 {
 	uint64_t one = 1;
+	struct pktout *po = malloc(sizeof(*po));
 
-	if (!tsof_ring_push(&dp->pktout, f))
+	if (!po)
 		return false;
+	*po = (struct pktout){ f, acts };
+	if (!tsof_ring_push(&dp->pktout, po)) {
+		free(po);
+		return false;
+	}
 	(void)!write(dp->pktout_fd, &one, sizeof(one));
 	return true;
 }
@@ -571,4 +686,14 @@ bool tsof_dp_packet_out(struct tsof_dp *dp, struct tsof_frame *f)
 const struct tsof_dp_stats *tsof_dp_stats(const struct tsof_dp *dp)
 {
 	return &dp->stats;
+}
+
+struct tsof_pipeline *tsof_dp_pipeline(struct tsof_dp *dp)
+{
+	return dp->pl;
+}
+
+void tsof_dp_pipeline_stats(const struct tsof_dp *dp, struct tsof_pl_thread_stats *s)
+{
+	tsof_pipeline_thread_stats(dp->plt, s);
 }

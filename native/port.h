@@ -11,9 +11,8 @@
  *
  * Threads: recv/done/send run on the datapath thread only. The counters are
  * written by that thread alone and read by any thread (relaxed atomics: each
- * value is exact, the set is not a snapshot). A port's `out` and `upcall`
- * fields belong to the datapath thread as well; JavaScript changes them through
- * dp.c's commands.
+ * value is exact, the set is not a snapshot). link_reported belongs to the
+ * datapath thread as well.
  *
  * A packet's bytes stay where the port received them (in the ring, or in the
  * injected frame) until done(); send() copies them out before it returns, so a
@@ -94,10 +93,7 @@ struct tsof_port {
 	_Atomic uint32_t link; /* TSOF_LINK_* */
 	struct tsof_port_stats stats;
 
-	/* Datapath thread state (dp.c): where packets received here go (a patch
-	 * to one port, or up to JavaScript), and the link state last reported. */
-	struct tsof_port *out;
-	bool upcall;
+	/* The link state last reported to JavaScript (dp.c). */
 	uint32_t link_reported;
 };
 

@@ -2,7 +2,7 @@
 // Datapath interface. This file only converts: arguments to what addon.c
 // expects, upcall batches (one ArrayBuffer laid out as struct
 // tsof_upcall_packets in native/dp.h) to PacketIn views, counters to bigint
-// fields.
+// fields, error numbers to OpenFlowError.
 
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
@@ -12,11 +12,13 @@ import type {
   DatapathEvents,
   DatapathStats,
   LinkState,
+  OpenFlowError,
   OutFrame,
   PacketIn,
   PortInfo,
   PortSpec,
   PortStats,
+  TableStats,
   VnetHeader,
 } from './types.ts';
 
@@ -29,9 +31,13 @@ interface Addon {
   addAfPacket(h: Handle, port: number, ifname: string): number;
   addMemory(h: Handle, port: number, vnet: boolean): void;
   removePort(h: Handle, port: number): void;
-  setPatch(h: Handle, inPort: number, outPort: number): void;
-  setUpcall(h: Handle, inPort: number, on: boolean): void;
+  flowMod(h: Handle, message: Uint8Array): number;
+  groupMod(h: Handle, message: Uint8Array): number;
+  meterMod(h: Handle, message: Uint8Array): number;
+  executePacketOut(h: Handle, message: Uint8Array): number;
   packetOut(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
+  flowStats(h: Handle, request: Uint8Array): Uint8Array | number;
+  tableStats(h: Handle, tableId: number): BigUint64Array;
   inject(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
   take(h: Handle, port: number): Uint8Array[];
   portStats(h: Handle, port: number): BigUint64Array;
@@ -56,7 +62,7 @@ function loadAddon(): Addon {
 const UPCALL_PACKETS = 1;
 const UPCALL_LINK = 2;
 const UPCALL_HEADER_WORDS = 4;
-const UPCALL_ENTRY_WORDS = 4;
+const UPCALL_ENTRY_WORDS = 14; // struct tsof_upcall_pkt: 8 u32, then 3 u64
 // native/port.h TSOF_LINK_*
 const LINK_ADMIN_UP = 1;
 const LINK_CARRIER = 2;
@@ -105,11 +111,27 @@ function decodeVnet(b: Uint8Array): VnetHeader {
 function packetBatch(ab: ArrayBuffer): PacketIn[] {
   const count = new Uint32Array(ab, 0, UPCALL_HEADER_WORDS)[1];
   const e = new Uint32Array(ab, UPCALL_HEADER_WORDS * 4, count * UPCALL_ENTRY_WORDS);
+  const q = new BigUint64Array(ab, UPCALL_HEADER_WORDS * 4, (count * UPCALL_ENTRY_WORDS) / 2);
   const batch: PacketIn[] = new Array(count);
   for (let i = 0, w = 0; i < count; i++, w += UPCALL_ENTRY_WORDS) {
-    batch[i] = { inPort: e[w], data: new Uint8Array(ab, e[w + 1], e[w + 2]) };
+    batch[i] = {
+      inPort: e[w],
+      data: new Uint8Array(ab, e[w + 1], e[w + 2]),
+      totalLen: e[w + 3],
+      reason: e[w + 4],
+      tableId: e[w + 5],
+      inPhyPort: e[w + 6],
+      cookie: q[w / 2 + 4],
+      metadata: q[w / 2 + 5],
+      tunnelId: q[w / 2 + 6],
+    };
   }
   return batch;
+}
+
+/** addon.c's (type << 16 | code), 0 for none. */
+function ofError(e: number): OpenFlowError | null {
+  return e === 0 ? null : { type: e >>> 16, code: e & 0xffff };
 }
 
 export class NativeDatapath extends EventEmitter<DatapathEvents> implements Datapath {
@@ -148,12 +170,30 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     return [...this.#ports.values()];
   }
 
-  setPatch(inPort: number, outPort: number | null): void {
-    this.#addon.setPatch(this.#h, inPort, outPort === null ? 0 : checkPort(outPort));
+  flowMod(message: Uint8Array): OpenFlowError | null {
+    return ofError(this.#addon.flowMod(this.#h, message));
   }
 
-  setUpcall(inPort: number, on: boolean): void {
-    this.#addon.setUpcall(this.#h, inPort, on);
+  groupMod(message: Uint8Array): OpenFlowError | null {
+    return ofError(this.#addon.groupMod(this.#h, message));
+  }
+
+  meterMod(message: Uint8Array): OpenFlowError | null {
+    return ofError(this.#addon.meterMod(this.#h, message));
+  }
+
+  executePacketOut(message: Uint8Array): OpenFlowError | null {
+    return ofError(this.#addon.executePacketOut(this.#h, message));
+  }
+
+  flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError } {
+    const r = this.#addon.flowStats(this.#h, request);
+    return typeof r === 'number' ? { ok: false, error: ofError(r)! } : { ok: true, body: r };
+  }
+
+  tableStats(tableId: number): TableStats {
+    const [active, lookupCount, matchedCount] = this.#addon.tableStats(this.#h, tableId);
+    return { activeCount: Number(active), lookupCount, matchedCount };
   }
 
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {
@@ -174,8 +214,38 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   stats(): DatapathStats {
-    const [upcallPackets, upcallBatches, upcallDropped, unrouted, offloadErrors] = this.#addon.stats(this.#h);
-    return { upcallPackets, upcallBatches, upcallDropped, unrouted, offloadErrors };
+    const [
+      upcallPackets,
+      upcallBatches,
+      upcallDropped,
+      noPort,
+      offloadErrors,
+      packets,
+      emcHits,
+      classifierLookups,
+      tableMisses,
+      invalidTtl,
+      meterDrops,
+      dropped,
+      outputs,
+      packetIns,
+    ] = this.#addon.stats(this.#h);
+    return {
+      upcallPackets,
+      upcallBatches,
+      upcallDropped,
+      noPort,
+      offloadErrors,
+      packets,
+      emcHits,
+      classifierLookups,
+      tableMisses,
+      invalidTtl,
+      meterDrops,
+      dropped,
+      outputs,
+      packetIns,
+    };
   }
 
   inject(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {

@@ -1,5 +1,6 @@
-// The datapath interface the switch agent drives: ports, forwarding, packet-out,
-// counters, and the upcalls (packets and link changes) that come back. The
+// The datapath interface the switch agent drives: ports, the OpenFlow tables
+// (flow, group and meter mods as wire messages), packet-out, counters, and the
+// upcalls (packet-ins and link changes) that come back. The
 // native datapath (native.ts) implements it; so could a pure-JavaScript model
 // in tests of the agent.
 
@@ -53,10 +54,37 @@ export interface DatapathStats {
   upcallBatches: bigint;
   /** Packets for JavaScript dropped because it was behind (the queue between the threads was full). */
   upcallDropped: bigint;
-  /** Packets received on a port with neither a patch nor upcalls. */
-  unrouted: bigint;
+  /** Outputs to a port that was being removed, and packet-outs straight to a port that is gone. */
+  noPort: bigint;
   /** Checksum or GSO work that could not be done in software (malformed offload metadata). */
   offloadErrors: bigint;
+  /** The pipeline on the datapath thread: frames run (received and packet-outs). */
+  packets: bigint;
+  /** Table lookups answered by the exact-match cache, and by the classifier. */
+  emcHits: bigint;
+  classifierLookups: bigint;
+  /** Dropped: no flow and no table-miss flow. */
+  tableMisses: bigint;
+  /** Stopped by a TTL decrement (sent up with reason INVALID_TTL). */
+  invalidTtl: bigint;
+  meterDrops: bigint;
+  /** Dropped otherwise: no room to push, groups too deep, fragments, an unknown or down port. */
+  dropped: bigint;
+  outputs: bigint;
+  packetIns: bigint;
+}
+
+/** An OpenFlow error for the controller (OFPT_ERROR's type and code, as in the codec's errors.ts). */
+export interface OpenFlowError {
+  type: number;
+  code: number;
+}
+
+/** ofp_table_stats' counters. */
+export interface TableStats {
+  activeCount: number;
+  lookupCount: bigint;
+  matchedCount: bigint;
 }
 
 /**
@@ -78,10 +106,28 @@ export interface VnetHeader {
 export const VNET_F = { NEEDS_CSUM: 1, DATA_VALID: 2 } as const;
 export const VNET_GSO = { NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, ECN: 0x80 } as const;
 
-/** A packet sent up to JavaScript. data is a view into the batch's memory (no copy). */
+/** OFPR_* */
+export const PACKET_IN_REASON = { NO_MATCH: 0, ACTION: 1, INVALID_TTL: 2 } as const;
+
+/**
+ * A packet-in: what OFPT_PACKET_IN carries. data is a view into the batch's
+ * memory (no copy), already truncated to the max_len the flow asked for.
+ * A GSO frame comes up as its segments, each a packet-in of its own.
+ */
 export interface PacketIn {
   inPort: number;
   data: Uint8Array;
+  /** The frame's length before truncation. */
+  totalLen: number;
+  /** PACKET_IN_REASON */
+  reason: number;
+  tableId: number;
+  /** The flow's cookie, or all-ones from an action set, group or packet-out. */
+  cookie: bigint;
+  /** The pipeline fields for the packet-in's match. */
+  inPhyPort: number;
+  metadata: bigint;
+  tunnelId: bigint;
 }
 
 /** What left a memory port. */
@@ -92,7 +138,7 @@ export interface OutFrame {
 }
 
 export interface DatapathEvents {
-  /** Packets sent up, in batches: all those of one turn of the datapath's loop. */
+  /** Packet-ins, in batches: all those of one turn of the datapath's loop. */
   packet_in: [batch: PacketIn[]];
   /** A port's link state changed. */
   port_status: [port: number, state: LinkState];
@@ -100,15 +146,33 @@ export interface DatapathEvents {
 
 export interface Datapath extends EventEmitter<DatapathEvents> {
   addPort(spec: PortSpec): PortInfo;
-  /** Removes the port, and every patch that pointed to it. */
+  /** Removes the port (flows that output to it stay, and drop). */
   removePort(port: number): void;
   ports(): PortInfo[];
-  /** Packets received on inPort go out of outPort (null: dropped). Replaces upcalls on inPort. */
-  setPatch(inPort: number, outPort: number | null): void;
-  /** Packets received on inPort go up in 'packet_in' batches (or are dropped). Replaces a patch. */
-  setUpcall(inPort: number, on: boolean): void;
-  /** Queues a frame to be sent out of port; false when the queue is full (try again later). */
+  /**
+   * OFPT_FLOW_MOD, OFPT_GROUP_MOD, OFPT_METER_MOD: the whole message as the
+   * codec encodes it. Applied atomically for the packets, and in force when
+   * the call returns; null, or the error to send the controller. (No packet
+   * buffers: a flow mod with a buffer id is applied and answered BUFFER_UNKNOWN.)
+   */
+  flowMod(message: Uint8Array): OpenFlowError | null;
+  groupMod(message: Uint8Array): OpenFlowError | null;
+  meterMod(message: Uint8Array): OpenFlowError | null;
+  /**
+   * OFPT_PACKET_OUT, the whole message: its actions run on the datapath thread
+   * (OFPP_TABLE through the tables). null once queued, or the error to send
+   * (buffer ids are not supported: BUFFER_UNKNOWN). Throws EAGAIN when the queue is full.
+   */
+  executePacketOut(message: Uint8Array): OpenFlowError | null;
+  /** Queues a frame to be sent out of port as it is, without the pipeline; false when the queue is full. */
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean;
+  /**
+   * OFPT_MULTIPART_REQUEST for OFPMP_FLOW, the whole message: the ofp_flow_stats
+   * entries of the flows it selects, back to back (a reply's body, for the
+   * caller to split into replies), or the error to send.
+   */
+  flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError };
+  tableStats(tableId: number): TableStats;
   portStats(port: number): PortStats;
   linkState(port: number): LinkState;
   stats(): DatapathStats;

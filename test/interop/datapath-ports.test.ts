@@ -1,11 +1,12 @@
 // AF_PACKET ports on real interfaces: two network namespaces, each joined by a
-// veth pair to the datapath in this process, which patches port 1 to port 2
+// veth pair to the datapath in this process, whose flows send port 1 to port 2
 // and back. A raw-socket peer (datapath_raw.py, the kernel's own API with the
 // tags PACKET_AUXDATA reports) sends from ns1 and receives in ns2; frames must
 // arrive byte for byte, VLAN tags included. iperf3 runs TCP through the ports
 // with the veths' offloads left on (TSO, checksum offload: GSO frames and
-// partial checksums). Link changes must come up as port status, and 1000
-// frames sent up to JavaScript must arrive in batches.
+// partial checksums). Link changes must come up as port status and decide a
+// fast-failover group's bucket, and 1000 frames sent up to JavaScript must
+// arrive in batches.
 //
 // Needs root, iproute2, iperf3 and /usr/bin/python3. Names are unique per run
 // (tsofdp-<hex>-...); clean-up deletes the namespaces and links made here.
@@ -18,7 +19,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPacket, type VlanTag } from '../../src/controller/packet/index.ts';
 import { NativeDatapath, type LinkState } from '../../src/datapath/index.ts';
-import { H1, H2, numberOf, numbered, until, upcalls } from '../support/datapath.ts';
+import { encodeMessage, OFPP } from '../../src/openflow/codec/index.ts';
+import { H1, H2, NO_BUFFER, numberOf, numbered, output, patch, toController, until, upcalls } from '../support/datapath.ts';
 
 const run = promisify(execFile);
 const sh = async (...args: string[]) => (await run(args[0], args.slice(1), { encoding: 'utf8' })).stdout;
@@ -49,8 +51,8 @@ describe('AF_PACKET ports between two network namespaces', () => {
     dp = new NativeDatapath();
     dp.on('port_status', (port, state) => status.push([port, state]));
     for (const n of [1, 2]) dp.addPort({ kind: 'afpacket', port: n, ifname: sw(n) });
-    dp.setPatch(1, 2);
-    dp.setPatch(2, 1);
+    patch(dp, 1, 2);
+    patch(dp, 2, 1);
   });
 
   afterAll(async () => {
@@ -115,7 +117,7 @@ describe('AF_PACKET ports between two network namespaces', () => {
     }
   });
 
-  it('reports link changes as port status: administratively down, carrier lost, and back', async () => {
+  it('reports link changes as port status (administratively down, carrier lost, and back) and to fast-failover', async () => {
     const next = async (port: number, want: Partial<LinkState>) => {
       await until(() => status.some(([p, s]) => p === port && Object.entries(want).every(([k, v]) => s[k as keyof LinkState] === v)), `port ${port} ${JSON.stringify(want)}`);
       status.length = 0;
@@ -131,16 +133,38 @@ describe('AF_PACKET ports between two network namespaces', () => {
     expect((used.user + used.system) / 1000).toBeLessThan(100);
     await sh('ip', 'link', 'set', sw(1), 'up');
     await next(1, { adminUp: true, carrier: true, live: true });
+    // Liveness feeds fast-failover: group 1 sends out of port 2 while it is live, else (port 1 live) to the controller.
+    const ff = encodeMessage({
+      type: 'group_mod',
+      xid: 1,
+      command: 0,
+      groupType: 3,
+      groupId: 1,
+      buckets: [
+        { weight: 0, watchPort: 2, watchGroup: 0xffffffff, actions: [output(2)] },
+        { weight: 0, watchPort: 1, watchGroup: 0xffffffff, actions: [output(OFPP.CONTROLLER)] },
+      ],
+    });
+    expect(dp.groupMod(ff)).toBeNull();
+    const batches = upcalls(dp);
+    const viaGroup = (n: number) =>
+      expect(dp.executePacketOut(encodeMessage({ type: 'packet_out', xid: 2, bufferId: NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'group', groupId: 1 }], data: numbered(n) }))).toBeNull();
     await inNs(2, 'ip', 'link', 'set', 'eth0', 'down');
     await next(2, { adminUp: true, carrier: false, live: false });
+    viaGroup(1);
+    await until(() => batches.flat().some((p) => numberOf(p.data) === 1), 'the failover bucket');
+    const tx = dp.portStats(2).txPackets;
     await inNs(2, 'ip', 'link', 'set', 'eth0', 'up');
     await next(2, { adminUp: true, carrier: true, live: true });
+    viaGroup(2);
+    await until(() => dp.portStats(2).txPackets > tx, 'out of port 2 again');
+    expect(batches.flat().map((p) => numberOf(p.data))).toEqual([1]);
     expect(dp.linkState(2)).toEqual({ adminUp: true, carrier: true, gone: false, live: true });
   });
 
   it('sends 1000 frames up to JavaScript in batches', async () => {
     const batches = upcalls(dp);
-    dp.setUpcall(1, true);
+    toController(dp, 1);
     try {
       const frames = Array.from({ length: 1000 }, (_, i) => numbered(i));
       const tx = spawn('ip', ['netns', 'exec', ns(1), PY, RAW, 'send', 'eth0']);
@@ -153,7 +177,7 @@ describe('AF_PACKET ports between two network namespaces', () => {
       expect(sizes.length).toBeLessThan(100); // the ring hands over a block of frames at a time
       expect(dp.stats().upcallDropped).toBe(0n);
     } finally {
-      dp.setPatch(1, 2);
+      patch(dp, 1, 2);
     }
   });
 });

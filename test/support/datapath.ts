@@ -1,9 +1,10 @@
-// Helpers for the datapath tests: waiting on the datapath thread, and frames
-// built with the controller's packet library (an implementation independent of
-// the C code under test).
+// Helpers for the datapath tests: waiting on the datapath thread, flow mods
+// built with the codec, and frames built with the controller's packet library
+// (implementations independent of the C code under test).
 
 import { buildPacket, type PacketFields } from '../../src/controller/packet/index.ts';
 import type { Datapath, OutFrame, PacketIn } from '../../src/datapath/index.ts';
+import { encodeMessage, OFPP, type Action, type Instruction, type MessageOf, type Oxm } from '../../src/openflow/codec/index.ts';
 
 /** Resolves once cond() holds; rejects after ms. */
 export async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
@@ -44,3 +45,47 @@ export function numbered(n: number, size = 64, more: Partial<PacketFields> = {})
 
 /** The number numbered() put into a frame (untagged UDP/IPv4). */
 export const numberOf = (frame: Uint8Array): number => new DataView(frame.buffer, frame.byteOffset).getUint32(42);
+
+export const OFPFC = { ADD: 0, MODIFY: 1, MODIFY_STRICT: 2, DELETE: 3, DELETE_STRICT: 4 } as const;
+export const NO_BUFFER = 0xffffffff;
+
+/** An OFPT_FLOW_MOD as the codec encodes it: an add at priority 100 to table 0 unless said otherwise. */
+export function flowMod(match: Oxm[], instructions: Instruction[], more: Partial<MessageOf<'flow_mod'>> = {}): Uint8Array {
+  return encodeMessage({
+    type: 'flow_mod',
+    xid: 1,
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 100,
+    bufferId: NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: 0xffffffff,
+    flags: 0,
+    match,
+    instructions,
+    ...more,
+  } as MessageOf<'flow_mod'>);
+}
+
+export const apply = (...actions: Action[]): Instruction[] => [{ type: 'apply_actions', actions }];
+export const output = (port: number, maxLen = 0xffff): Action => ({ type: 'output', port, maxLen });
+
+/** Installs a flow; fails the test on an OpenFlow error. */
+export function addFlow(dp: Datapath, match: Oxm[], instructions: Instruction[], more: Partial<MessageOf<'flow_mod'>> = {}): void {
+  const err = dp.flowMod(flowMod(match, instructions, more));
+  if (err) throw new Error(`flow mod refused: type ${err.type} code ${err.code}`);
+}
+
+/** What the patch panel used to do, as a flow: in_port=inPort -> output:outPort (null: removes it). */
+export function patch(dp: Datapath, inPort: number, outPort: number | null): void {
+  const match: Oxm[] = [{ field: 'in_port', value: inPort }];
+  if (outPort === null) addFlow(dp, match, [], { command: OFPFC.DELETE_STRICT });
+  else addFlow(dp, match, apply(output(outPort)));
+}
+
+/** in_port=inPort -> output:CONTROLLER, whole frames. */
+export const toController = (dp: Datapath, inPort: number): void => patch(dp, inPort, OFPP.CONTROLLER);

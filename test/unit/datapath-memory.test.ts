@@ -1,10 +1,11 @@
-// The native datapath through memory ports, no root needed: patch forwarding
-// byte for byte, upcalls in batches, packet-out, counters, port add/remove and
-// the errors the interface promises.
+// The native datapath through memory ports, no root needed: forwarding by
+// in_port flows byte for byte, packet-ins in batches, packet-out, counters,
+// port add/remove and the errors the interface promises. (The OpenFlow
+// pipeline's own behaviour end to end: datapath-pipeline.test.ts.)
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NativeDatapath } from '../../src/datapath/index.ts';
-import { numberOf, numbered, takeN, until, upcalls } from '../support/datapath.ts';
+import { numberOf, numbered, patch, takeN, toController, until, upcalls } from '../support/datapath.ts';
 
 let dp: NativeDatapath;
 beforeEach(() => {
@@ -13,9 +14,9 @@ beforeEach(() => {
 });
 afterEach(() => dp.close());
 
-describe('patch forwarding', () => {
+describe('forwarding by flows', () => {
   it('sends what port 1 receives out of port 2, unchanged and in order, and counts it', async () => {
-    dp.setPatch(1, 2);
+    patch(dp, 1, 2);
     const sent = Array.from({ length: 100 }, (_, i) => numbered(i, 60 + i));
     for (const f of sent) expect(dp.inject(1, f)).toBe(true);
     const out = await takeN(dp, 2, 100);
@@ -27,29 +28,34 @@ describe('patch forwarding', () => {
     expect(dp.take(3)).toEqual([]);
   });
 
-  it('drops and counts as unrouted what arrives on a port with no patch, or whose patch was removed', async () => {
+  it('drops and counts as a table miss what no flow matches, also once its flow is removed', async () => {
     dp.inject(1, numbered(1));
-    await until(() => dp.stats().unrouted === 1n, 'unrouted');
-    dp.setPatch(1, 2);
-    dp.setPatch(1, null);
+    await until(() => dp.stats().tableMisses === 1n, 'table miss');
+    patch(dp, 1, 2);
+    patch(dp, 1, null);
     dp.inject(1, numbered(2));
-    await until(() => dp.stats().unrouted === 2n, 'unrouted after unpatch');
+    await until(() => dp.stats().tableMisses === 2n, 'table miss after the delete');
     expect(dp.take(2)).toEqual([]);
   });
 
-  it('applies a new patch to every packet injected after the call returns', async () => {
-    dp.setPatch(1, 2);
+  it('applies a replaced flow to every packet injected after the call returns, and before it to a prefix', async () => {
+    patch(dp, 1, 2);
     for (let i = 0; i < 50; i++) dp.inject(1, numbered(i));
-    dp.setPatch(1, 3);
+    patch(dp, 1, 3);
     for (let i = 50; i < 100; i++) dp.inject(1, numbered(i));
-    const [to2, to3] = [await takeN(dp, 2, 50), await takeN(dp, 3, 50)];
-    expect(to2.map((f) => numberOf(f.data))).toEqual([...Array(50).keys()]);
-    expect(to3.map((f) => numberOf(f.data))).toEqual([...Array(50).keys()].map((i) => i + 50));
+    // Frames still queued when the flow changed may see the new one: the change is atomic per frame, in order.
+    const out: [number, number][] = [];
+    await until(() => (out.push(...[2, 3].flatMap((p) => dp.take(p).map((f): [number, number] => [p, numberOf(f.data)]))), out.length >= 100), '100 frames');
+    const to2 = out.filter(([p]) => p === 2).map(([, n]) => n);
+    const to3 = out.filter(([p]) => p === 3).map(([, n]) => n);
+    expect(to2.length).toBeLessThanOrEqual(50);
+    expect(to2).toEqual([...Array(to2.length).keys()]);
+    expect(to3).toEqual([...Array(100 - to2.length).keys()].map((i) => i + to2.length));
   });
 
   it('forwards both ways at once', async () => {
-    dp.setPatch(1, 2);
-    dp.setPatch(2, 1);
+    patch(dp, 1, 2);
+    patch(dp, 2, 1);
     dp.inject(1, numbered(1));
     dp.inject(2, numbered(2));
     expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(1);
@@ -60,30 +66,37 @@ describe('patch forwarding', () => {
 describe('upcalls', () => {
   it('delivers 1000 packets in batches, in order, with their input port', async () => {
     const batches = upcalls(dp);
-    dp.setUpcall(3, true);
+    toController(dp, 3);
     for (let i = 0; i < 1000; i++) expect(dp.inject(3, numbered(i))).toBe(true);
     await until(() => batches.flat().length === 1000, '1000 upcalls');
     const all = batches.flat();
     expect(all.map((p) => numberOf(p.data))).toEqual([...Array(1000).keys()]);
-    expect(all.every((p) => p.inPort === 3 && p.data.length === 64)).toBe(true);
+    expect(all.every((p) => p.inPort === 3 && p.data.length === 64 && p.totalLen === 64)).toBe(true);
+    expect(all[0]).toMatchObject({ reason: 1, tableId: 0, cookie: 0n, inPhyPort: 3, metadata: 0n, tunnelId: 0n });
     // Batched: fewer batches than packets, none above the C limit (TSOF_UPCALL_MAX).
     const sizes = batches.map((b) => b.length);
     expect(sizes.length).toBeLessThan(1000);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
-    expect(dp.stats()).toMatchObject({ upcallPackets: 1000n, upcallBatches: BigInt(batches.length), upcallDropped: 0n });
+    expect(dp.stats()).toMatchObject({
+      upcallPackets: 1000n,
+      upcallBatches: BigInt(batches.length),
+      upcallDropped: 0n,
+      packets: 1000n,
+      packetIns: 1000n,
+    });
   });
 
-  it('stops when turned off, and a patch replaces upcalls', async () => {
+  it('stops when the flow is removed, and a flow to a port replaces it', async () => {
     const batches = upcalls(dp);
-    dp.setUpcall(1, true);
+    toController(dp, 1);
     dp.inject(1, numbered(1));
     await until(() => batches.length === 1, 'first upcall');
-    dp.setUpcall(1, false);
+    patch(dp, 1, null);
     dp.inject(1, numbered(2));
-    await until(() => dp.stats().unrouted === 1n, 'dropped once off');
-    dp.setUpcall(1, true);
-    dp.setPatch(1, 2);
+    await until(() => dp.stats().tableMisses === 1n, 'dropped once removed');
+    toController(dp, 1);
+    patch(dp, 1, 2);
     dp.inject(1, numbered(3));
     expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(3);
     expect(batches.flat().map((p) => numberOf(p.data))).toEqual([1]);
@@ -114,20 +127,17 @@ describe('ports', () => {
     expect(() => dp.addPort({ kind: 'memory', port: 1 })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(() => dp.addPort({ kind: 'memory', port: 0 })).toThrow(RangeError);
     expect(() => dp.addPort({ kind: 'memory', port: 0xffffff01 })).toThrow(RangeError);
-    expect(() => dp.setPatch(1, 0xfffffffd)).toThrow(RangeError);
   });
 
-  it('removes a port and every patch to it', async () => {
-    dp.setPatch(1, 2);
+  it('removes a port: flows to it drop until it is back', async () => {
+    patch(dp, 1, 2);
     dp.removePort(2);
     expect(dp.ports().map((p) => p.port)).toEqual([1, 3]);
     dp.inject(1, numbered(1));
-    await until(() => dp.stats().unrouted === 1n, 'unrouted after removal');
+    await until(() => dp.stats().dropped === 1n, 'dropped after removal');
     expect(() => dp.take(2)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    expect(() => dp.setPatch(1, 2)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => dp.removePort(2)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     dp.addPort({ kind: 'memory', port: 2 });
-    dp.setPatch(1, 2);
     dp.inject(1, numbered(2));
     expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(2);
   });
@@ -162,8 +172,8 @@ describe('lifecycle', () => {
     try {
       other.addPort({ kind: 'memory', port: 1 });
       other.addPort({ kind: 'memory', port: 2 });
-      other.setPatch(1, 2);
-      dp.setPatch(1, 3);
+      patch(other, 1, 2);
+      patch(dp, 1, 3);
       other.inject(1, numbered(1));
       dp.inject(1, numbered(2));
       expect(numberOf((await takeN(other, 2, 1))[0].data)).toBe(1);

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pseudoHeaderSum } from '../../src/controller/packet/bytes.ts';
 import { buildPacket, TCP_FLAG, type VlanTag } from '../../src/controller/packet/index.ts';
 import { NativeDatapath, VNET_F, VNET_GSO, type VnetHeader } from '../../src/datapath/index.ts';
-import { H1, H2, takeN, until, upcalls } from '../support/datapath.ts';
+import { addFlow, apply, H1, H2, output, patch, takeN, toController, until, upcalls } from '../support/datapath.ts';
 
 const V4 = { src: '198.51.100.1', dst: '198.51.100.2' };
 const V6 = { src: '2001:db8::1', dst: '2001:db8::2' };
@@ -73,7 +73,7 @@ beforeEach(() => {
   dp.addPort({ kind: 'memory', port: 1 });
   dp.addPort({ kind: 'memory', port: 2 });
   dp.addPort({ kind: 'memory', port: 3, vnet: true });
-  dp.setPatch(1, 2);
+  patch(dp, 1, 2);
 });
 afterEach(() => dp.close());
 
@@ -88,11 +88,41 @@ describe('partial checksums', () => {
   }
 
   it('pass unchanged, header and all, to a vnet port', async () => {
-    dp.setPatch(1, 3);
+    patch(dp, 1, 3);
     const [b, vnet] = partial(tcp4, bytes(100));
     dp.inject(1, b, vnet);
     const [out] = await takeN(dp, 3, 1);
     expect(out).toEqual({ data: b, vnet });
+  });
+});
+
+describe('through pipeline actions', () => {
+  // push_vlan + set vlan_vid, then output to a plain port and to a vnet port: the plain one gets the frame
+  // finished on a copy, the vnet one the partial frame with csum_start (and hdr_len) moved by the tag.
+  const tagged = { ...tcp4, vlan: { tpid: 0x8100, pcp: 0, dei: 0, vid: 42 } };
+  beforeEach(() =>
+    addFlow(dp, [{ field: 'in_port', value: 1 }], apply(
+      { type: 'push_vlan', ethertype: 0x8100 },
+      { type: 'set_field', field: { field: 'vlan_vid', value: 0x1000 | 42 } },
+      output(2),
+      output(3),
+    )),
+  );
+
+  it('keep a partial checksum right for both kinds of port', async () => {
+    const payload = bytes(700);
+    dp.inject(1, ...partial(tcp4, payload));
+    expect((await takeN(dp, 2, 1))[0].data).toEqual(frame(tagged, payload));
+    const [b, vnet] = partial(tagged, payload);
+    expect(await takeN(dp, 3, 1)).toEqual([{ data: b, vnet }]);
+  });
+
+  it('segment a GSO frame after the push for a plain port, and pass it whole to a vnet port', async () => {
+    const payload = bytes(5000);
+    dp.inject(1, ...gso(tcp4, payload, 1448).input);
+    const { input, segments } = gso(tagged, payload, 1448);
+    expect((await takeN(dp, 2, segments.length)).map((o) => o.data)).toEqual(segments);
+    expect(await takeN(dp, 3, 1)).toEqual([{ data: input[0], vnet: input[1] }]);
   });
 });
 
@@ -115,7 +145,7 @@ describe('GSO frames', () => {
   }
 
   it('pass whole, with their header, to a vnet port', async () => {
-    dp.setPatch(1, 3);
+    patch(dp, 1, 3);
     const { input } = gso(tcp4, bytes(20_000), 1448);
     dp.inject(1, ...input);
     expect(await takeN(dp, 3, 1)).toEqual([{ data: input[0], vnet: input[1] }]);
@@ -123,7 +153,7 @@ describe('GSO frames', () => {
 
   it('are segmented before they go up to JavaScript', async () => {
     const batches = upcalls(dp);
-    dp.setUpcall(1, true);
+    toController(dp, 1);
     const { input, segments } = gso(tcp4, bytes(5000), 1000);
     dp.inject(1, ...input);
     await until(() => batches.flat().length === segments.length, 'segments upcalled');
