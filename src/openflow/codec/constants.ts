@@ -43,7 +43,7 @@ export const OFPM = { MAX: 0xffff0000, ...METER_ID.values } as const;
 export const QUEUE_ID = names(u32, { ALL: 0xffffffff });
 export const OFPQ_ALL = 0xffffffff;
 
-export const MAX_LEN = names(u16, { NO_BUFFER: 0xffff });
+export const MAX_LEN = names(u16, { MAX: 0xffe5, NO_BUFFER: 0xffff });
 /** Controller max_len: send the whole packet, unbuffered. */
 export const OFPCML = { MAX: 0xffe5, NO_BUFFER: 0xffff } as const;
 

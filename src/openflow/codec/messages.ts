@@ -584,15 +584,20 @@ export function encodeMessage(msg: Message): Uint8Array {
   if (!entry) throw new TypeError(`unknown message type "${String(msg.type)}"`);
   const w = writer;
   w.begin();
+  // The header (and multipart header) directly; begin() leaves room for it. Its length is patched in below.
   const start = w.start;
-  w.u8(msg.version ?? OFP_VERSION);
-  w.u8(entry.ofpt);
-  w.u16(0);
-  w.u32(msg.xid);
+  const b = w.buf;
+  const dv = w.dv;
+  b[start] = msg.version ?? OFP_VERSION;
+  b[start + 1] = entry.ofpt;
+  dv.setUint32(start + 4, msg.xid);
   if (entry.mp >= 0) {
-    w.u16(entry.mp);
-    w.u16((msg as { flags: number }).flags);
-    w.zeros(4);
+    dv.setUint16(start + 8, entry.mp);
+    dv.setUint16(start + 10, (msg as { flags: number }).flags);
+    dv.setUint32(start + 12, 0);
+    w.off = start + 16;
+  } else {
+    w.off = start + 8;
   }
   entry.body.encode(w, msg);
   const length = w.off - start;

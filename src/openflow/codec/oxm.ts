@@ -7,7 +7,7 @@
 // that re-encode byte for byte.
 
 import { ERR, type OfErrorCode } from './errors.ts';
-import { hex16, hex64, ipv4, ipv6, mac, u16, u32, u8, type Codec } from './schema.ts';
+import { compile, hex16, hex64, ipv4, ipv6, mac, register, u16, u24, u32, u8, type Codec } from './schema.ts';
 import { fail, toHex, Writer, type Reader } from './wire.ts';
 
 export const OFPXMC_OPENFLOW_BASIC = 0x8000;
@@ -109,17 +109,6 @@ export type Oxm = OxmBasic | OxmOpaque;
 
 const WIDTH: Record<Kind, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
 
-const u24: Codec<number> = {
-  size: 3,
-  decode: (r) => (r.u8() << 16) | r.u16(),
-  encode(w, v) {
-    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffff)) throw new TypeError(`${v} does not fit an unsigned 24-bit field`);
-    w.u8(v >>> 16);
-    w.u16(v & 0xffff);
-  },
-  format: String,
-};
-
 // The schema's scalars check ranges on encode: a value wider than its field is a TypeError, never wrapped.
 const VALUE: Record<Kind, Codec<any>> = { u8, u16, u24, u32, u64: hex64, mac, ipv4, ipv6 };
 
@@ -174,6 +163,66 @@ function prefixLength(mask: bigint, width: number): number {
   return (zeros & (zeros + 1n)) === 0n ? width - zeros.toString(2).replace(/^0+/, '').length : -1;
 }
 
+/** The largest basic OXM: a masked IPv6 address. */
+const MAX_OXM = 4 + 2 * 16;
+
+function encodeOpaque(w: Writer, v: OxmOpaque): void {
+  if (v.data.length > 0xff) throw new TypeError(`an OXM payload has at most 255 bytes, not ${v.data.length}`);
+  w.u32(((v.oxmClass << 16) | (v.oxmField << 9) | (v.hasMask ? 0x100 : 0) | v.data.length) >>> 0);
+  w.bytes(v.data);
+}
+
+// Compiled from OXM_FIELDS as schema.ts compiles structs: a switch on the field
+// name whose cases check and write the value (and mask) inline with the header
+// they imply, after one reserve for the largest OXM.
+const compiled = compile<(w: Writer, v: Oxm) => void>('encode_oxm', ['w', 'v'], (g) => {
+  const rejects = new Map<Codec<any>, (x: unknown) => never>();
+  g.line(`const at = w.off;`);
+  g.line(`if (at + ${MAX_OXM} > w.buf.length) w.reserve(${MAX_OXM});`);
+  g.line(`const b = w.buf, dv = w.dv;`);
+  g.line(`let x;`);
+  g.line(`switch (v.field) {`);
+  for (const f of byName.values()) {
+    const inline = f.value.inline!;
+    let reject = rejects.get(f.value);
+    if (!reject) {
+      reject = (x) => {
+        throw new TypeError(inline.reject(x));
+      };
+      rejects.set(f.value, reject);
+    }
+    const put = (k: number) => {
+      g.line(`if (${inline.invalid('x', g.ref)}) ${g.ref(reject, `reject_${f.kind}`)}(x);`);
+      g.line(inline.write(`at + ${k}`, 'x', g.ref));
+    };
+    const header = (h: number) => `dv.setUint32(at, 0x${h.toString(16)});`;
+    g.line(`case ${JSON.stringify(f.name)}: {`);
+    g.line(`x = v.value;`);
+    put(4);
+    g.line(`x = v.mask;`);
+    g.line(`if (x === undefined) {`);
+    g.line(header(f.headers[0]));
+    g.line(`w.off = at + ${4 + f.width};`);
+    g.line(`return;`);
+    g.line(`}`);
+    put(4 + f.width);
+    g.line(header(f.headers[1]));
+    g.line(`w.off = at + ${4 + 2 * f.width};`);
+    g.line(`return;`);
+    g.line(`}`);
+  }
+  const unknownField = (field: unknown) => {
+    throw new TypeError(`unknown OXM field "${String(field)}"`);
+  };
+  g.line(`case 'opaque':`);
+  g.line(`  ${g.ref(encodeOpaque, 'encodeOpaque')}(w, v);`);
+  g.line(`  return;`);
+  g.line(`default:`);
+  g.line(`  ${g.ref(unknownField, 'unknownField')}(v.field);`);
+  g.line(`}`);
+});
+const encodeOxm = compiled.fn;
+
 /** One OXM TLV. A basic field of unknown number or wrong length is an OFPBMC error. */
 export const oxm: Codec<Oxm> = {
   size: -1,
@@ -197,22 +246,10 @@ export const oxm: Codec<Oxm> = {
     const value = f.value.decode(r, end);
     return hasMask ? ({ field: f.name, value, mask: f.value.decode(r, end) } as Oxm) : ({ field: f.name, value } as Oxm);
   },
-  encode(w: Writer, v: Oxm): void {
-    if (v.field === 'opaque') {
-      if (v.data.length > 0xff) throw new TypeError(`an OXM payload has at most 255 bytes, not ${v.data.length}`);
-      w.u32(((v.oxmClass << 16) | (v.oxmField << 9) | (v.hasMask ? 0x100 : 0) | v.data.length) >>> 0);
-      w.bytes(v.data);
-      return;
-    }
-    const f = byName.get(v.field);
-    if (!f) throw new TypeError(`unknown OXM field "${String(v.field)}"`);
-    const masked = v.mask !== undefined;
-    w.u32(f.headers[masked ? 1 : 0]);
-    f.value.encode(w, v.value);
-    if (masked) f.value.encode(w, v.mask);
-  },
+  encode: encodeOxm,
   format: formatOxm,
 };
+register(oxm, () => compiled.source);
 
 /** A list of OXMs in ofp_match: type OFPMT_OXM, length without the padding to 8. */
 export type Match = Oxm[];
@@ -234,10 +271,11 @@ export const match: Codec<Match> = {
     return fields;
   },
   encode(w, v) {
+    w.reserve(4);
     const start = w.off;
-    w.u16(OFPMT_OXM);
-    w.u16(0);
-    for (let i = 0; i < v.length; i++) oxm.encode(w, v[i]);
+    w.dv.setUint32(start, OFPMT_OXM << 16); // the length is patched in below
+    w.off = start + 4;
+    for (let i = 0; i < v.length; i++) encodeOxm(w, v[i]);
     w.patch16(start + 2, w.off - start);
     w.align(start, 8);
   },

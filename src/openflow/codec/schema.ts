@@ -56,7 +56,7 @@ export interface Codec<T> {
 export type Infer<C> = C extends Codec<infer T> ? T : never;
 
 /** Registers a value the generated code refers to and returns its identifier. */
-type Ref = (value: unknown, hint: string) => string;
+export type Ref = (value: unknown, hint: string) => string;
 
 /**
  * Source snippets for reading and writing one fixed-size value. In the generated
@@ -141,11 +141,34 @@ class Gen {
   }
 }
 
+/** What code generators outside this file write with (the OXM encoder in oxm.ts). */
+export interface Emitter {
+  line(s: string): void;
+  readonly ref: Ref;
+}
+
+/**
+ * Compiles `function name(params) { lines }` from what `emit` writes, for a codec
+ * declared outside this file; register(codec, source) lets sourceOf show it.
+ */
+export function compile<F>(name: string, params: string[], emit: (g: Emitter) => void): { fn: F; source: string } {
+  const g = new Gen();
+  for (const p of params) g.local(p);
+  emit(g);
+  return g.build<F>(name, params);
+}
+
+export function register(c: Codec<any>, source: () => string): void {
+  sources.set(c, source);
+}
+
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 /** `k` as a key in an object literal, and as a property access. */
 const literalKey = (k: string) => (IDENT.test(k) ? k : JSON.stringify(k));
 const member = (k: string) => (IDENT.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`);
 const plus = (base: string, k: number) => (k === 0 ? base : `${base} + ${k}`);
+/** Writer.reserve(n) at `at` (=== w.off) with its usual no-op case inline: V8 stops inlining calls in big generated functions. */
+const reserve = (at: string, n: number) => `if (${at} + ${n} > w.buf.length) w.reserve(${n});`;
 
 // ---- scalars --------------------------------------------------------------
 
@@ -171,17 +194,28 @@ function leaf<T>(size: number, inline: Inline, format: (v: T) => string): Codec<
   return c;
 }
 
-function uint(bytes: 1 | 2 | 4): Codec<number> {
-  const get = { 1: 'getUint8', 2: 'getUint16', 4: 'getUint32' }[bytes];
-  const set = { 1: 'setUint8', 2: 'setUint16', 4: 'setUint32' }[bytes];
+function uint(bytes: 1 | 2 | 3 | 4): Codec<number> {
   // (v >>> 0) === v holds exactly for the integers 0..2^32-1; & masks the narrower widths.
   const fits = bytes === 4 ? (v: string) => `(${v} >>> 0) !== ${v}` : (v: string) => `(${v} & 0x${'ff'.repeat(bytes)}) !== ${v}`;
+  // A DataView has no 24-bit access: a byte, then 16 bits.
+  const read = {
+    1: (at: string) => `b[${at}]`,
+    2: (at: string) => `dv.getUint16(${at})`,
+    3: (at: string) => `((b[${at}] << 16) | dv.getUint16(${at} + 1))`,
+    4: (at: string) => `dv.getUint32(${at})`,
+  }[bytes];
+  const write = {
+    1: (at: string, v: string) => `b[${at}] = ${v};`,
+    2: (at: string, v: string) => `dv.setUint16(${at}, ${v});`,
+    3: (at: string, v: string) => `b[${at}] = ${v} >>> 16; dv.setUint16(${at} + 1, ${v} & 0xffff);`,
+    4: (at: string, v: string) => `dv.setUint32(${at}, ${v});`,
+  }[bytes];
   return leaf<number>(
     bytes,
     {
-      read: (at) => (bytes === 1 ? `b[${at}]` : `dv.${get}(${at})`),
+      read,
       invalid: (v) => `typeof ${v} !== 'number' || ${fits(v)}`,
-      write: (at, v) => (bytes === 1 ? `b[${at}] = ${v};` : `dv.${set}(${at}, ${v});`),
+      write,
       reject: (v) => `${String(v)} does not fit an unsigned ${8 * bytes}-bit field`,
     },
     String,
@@ -190,6 +224,8 @@ function uint(bytes: 1 | 2 | 4): Codec<number> {
 
 export const u8 = uint(1);
 export const u16 = uint(2);
+/** Only OXM's pbb_isid is 24 bits wide. */
+export const u24 = uint(3);
 export const u32 = uint(4);
 
 export const u64: Codec<bigint> = leaf<bigint>(
@@ -440,6 +476,17 @@ function layout(fields: Fields, opts: StructOptions): Layout {
   };
 }
 
+/** The layout each struct() codec was compiled from, for TLVs that inline a fixed body. */
+const layouts = new WeakMap<object, Layout>();
+/**
+ * The statements with which each tlv() codec encodes `v`, for lists to write in their
+ * loop: a TLV encoder is too big for V8 to inline, and a call per element costs.
+ * `done` ends a variant that needs no padding ("return", or "continue" in a loop).
+ */
+const inlineEncoders = new WeakMap<object, (g: Gen, done: string) => void>();
+/** The names those statements declare, besides `w`. */
+const TLV_LOCALS = ['v', 'b', 'dv', 'start', 'at', 'x'];
+
 /** Where the generated code is in the structure: a base expression plus a constant, or r.off / w.off. */
 interface Cursor {
   base: string;
@@ -546,24 +593,51 @@ function genDecode(s: Layout, head: readonly string[]): { fn: Tagged; source: st
   return g.build<Tagged>(`decode_${s.label}`, ['r', param, ...heads]);
 }
 
-function genEncode(s: Layout): { fn: (w: Writer, v: any) => void; source: string } {
-  const g = new Gen();
-  const $ = (v: unknown, hint: string) => g.ref(v, hint);
-  for (const n of ['w', 'v', 'b', 'dv', 'start', 'at', 'x']) g.local(n);
-  const reject = $(s.reject, 'reject');
+/** Statements writing `n` zero bytes at cursor offset `k` (padding), in as few stores as possible. */
+function emitZeros(g: Gen, base: string, k: number, n: number): void {
+  for (let j = 0; j < n; ) {
+    const step = n - j >= 4 ? 4 : n - j >= 2 ? 2 : 1;
+    g.line(step === 1 ? `b[${plus(base, k + j)}] = 0;` : `dv.setUint${8 * step}(${plus(base, k + j)}, 0);`);
+    j += step;
+  }
+}
+
+/**
+ * Statements writing one fixed-size field (padding, an inline scalar or a fixed
+ * codec) of `v` at the cursor, which they advance; `b` and `dv` already cover it.
+ * Struct encoders and TLV encoders that inline a fixed body share this.
+ */
+function emitFixed(g: Gen, k: string, c: Codec<any> & Partial<Special>, cur: Cursor, reject: string): void {
+  const at = plus(cur.base, cur.k);
+  if (c.special === PAD) {
+    emitZeros(g, cur.base, cur.k, c.width!);
+  } else if (c.inline) {
+    g.line(`x = v${member(k)};`);
+    g.line(`if (${c.inline.invalid('x', g.ref)}) ${reject}(${JSON.stringify(k)}, x);`);
+    g.line(c.inline.write(at, 'x', g.ref));
+  } else {
+    g.line(`x = v${member(k)};`);
+    g.line(`if (x === undefined) ${reject}(${JSON.stringify(k)}, x);`);
+    g.line(`w.off = ${at};`);
+    g.line(`${g.ref(c, `c_${k}`)}.encode(w, x);`);
+  }
+  cur.k += c.size;
+}
+
+/**
+ * Statements encoding struct `s` from `v`. The struct starts at `start + head`:
+ * a TLV writes its header (`head` bytes) first and has then already reserved it
+ * with the struct's first run of fixed fields and loaded b and dv. The caller
+ * declares start, b, dv, at and x.
+ */
+function emitEncode(g: Gen, s: Layout, head: number): void {
+  const reject = g.ref(s.reject, 'reject');
+  const self = plus('start', head);
   const patches: string[] = [];
-  let cur: Cursor | null = null;
+  let cur: Cursor | null = head ? { base: 'start', k: head } : null;
   let sizedAt = '';
   const at = () => plus(cur!.base, cur!.k);
 
-  g.line(`const start = w.off;`);
-  const firstVariable = s.plan.findIndex((f) => f.codec.size < 0);
-  const locals = [
-    s.minSize > 0 && 'b, dv',
-    firstVariable >= 0 && s.plan.slice(firstVariable).some((f) => fixedWidth(f.codec) > 0) && 'at',
-    s.plan.some((f) => !f.codec.special) && 'x',
-  ].filter(Boolean);
-  if (locals.length) g.line(`let ${locals.join(', ')};`);
   s.plan.forEach(({ key: k, codec: c }, i) => {
     if (!cur && c.size >= 0 && c.special !== TRAILING_PAD) {
       // Room for the whole run of fixed fields at once; the buffer may move.
@@ -571,18 +645,14 @@ function genEncode(s: Layout): { fn: (w: Writer, v: any) => void; source: string
       const base = i === 0 ? 'start' : 'at';
       if (i > 0) g.line(`at = w.off;`);
       if (run > 0) {
-        g.line(`w.reserve(${run});`);
+        g.line(reserve(base, run));
         g.line(`b = w.buf; dv = w.dv;`);
       }
       cur = { base, k: 0 };
     }
     switch (c.special) {
-      case PAD:
-        for (let j = 0; j < c.width!; j++) g.line(`b[${plus(cur!.base, cur!.k + j)}] = 0;`);
-        cur!.k += c.width!;
-        return;
       case SELF_LENGTH:
-        patches.push(`w.patch16(${at()}, w.off - start);`);
+        patches.push(`w.patch16(${at()}, w.off - ${self});`);
         cur!.k += 2;
         return;
       case LENGTH_OF:
@@ -593,34 +663,41 @@ function genEncode(s: Layout): { fn: (w: Writer, v: any) => void; source: string
       case TRAILING_PAD:
         return;
     }
-    g.line(`x = v${member(k)};`);
-    if (c.inline) {
-      g.line(`if (${c.inline.invalid('x', g.ref)}) ${reject}(${JSON.stringify(k)}, x);`);
-      g.line(c.inline.write(at(), 'x', g.ref));
-      cur!.k += c.size;
+    if (c.size >= 0) {
+      emitFixed(g, k, c, cur!, reject);
       return;
     }
+    g.line(`x = v${member(k)};`);
     g.line(`if (x === undefined) ${reject}(${JSON.stringify(k)}, x);`);
     if (cur) g.line(`w.off = ${at()};`);
-    if (c.size >= 0) {
-      g.line(`${$(c, `c_${k}`)}.encode(w, x);`);
-      cur!.k += c.size;
-      return;
-    }
     if (sizedAt) {
       const before = g.local(`${k}Start`);
       g.line(`const ${before} = w.off;`);
-      g.line(`${$(c, `c_${k}`)}.encode(w, x);`);
+      g.line(`${g.ref(c, `c_${k}`)}.encode(w, x);`);
       g.line(`w.patch16(${sizedAt}, w.off - ${before});`);
       sizedAt = '';
     } else {
-      g.line(`${$(c, `c_${k}`)}.encode(w, x);`);
+      g.line(`${g.ref(c, `c_${k}`)}.encode(w, x);`);
     }
     cur = null;
   });
   if (cur) g.line(`w.off = ${at()};`);
   for (const p of patches) g.line(p);
-  if (s.padTo) g.line(`w.align(start, ${s.padTo});`);
+  if (s.padTo) g.line(`w.align(${self}, ${s.padTo});`);
+}
+
+function genEncode(s: Layout): { fn: (w: Writer, v: any) => void; source: string } {
+  const g = new Gen();
+  for (const n of ['w', 'v', 'b', 'dv', 'start', 'at', 'x']) g.local(n);
+  g.line(`const start = w.off;`);
+  const firstVariable = s.plan.findIndex((f) => f.codec.size < 0);
+  const locals = [
+    s.minSize > 0 && 'b, dv',
+    firstVariable >= 0 && s.plan.slice(firstVariable).some((f) => fixedWidth(f.codec) > 0) && 'at',
+    s.plan.some((f) => !f.codec.special) && 'x',
+  ].filter(Boolean);
+  if (locals.length) g.line(`let ${locals.join(', ')};`);
+  emitEncode(g, s, 0);
   return g.build(`encode_${s.label}`, ['w', 'v']);
 }
 
@@ -657,6 +734,7 @@ export function struct<F extends Fields>(fields: F, opts: StructOptions = {}): S
     formatFields: formatFields as (v: Shape<F>) => string,
   };
   sources.set(c, () => `${plain.source}\n\n${enc.source}`);
+  layouts.set(c, s);
   return c;
 }
 
@@ -673,7 +751,8 @@ export interface ListCodec<T> extends Codec<T[]> {
 
 /** Elements up to the end of the enclosing structure. */
 export function list<T>(c: Codec<T>, lenError: OfErrorCode = ERR.BAD_REQUEST.BAD_LEN): ListCodec<T> {
-  // Compiled per list so that each loop calls one element codec (a monomorphic call site).
+  // Compiled per list so that each loop calls one element codec (a monomorphic call
+  // site), or for a TLV has the element's encoding in it.
   const d = new Gen();
   const item = d.ref(c, 'item');
   if (c.size > 0) {
@@ -685,8 +764,17 @@ export function list<T>(c: Codec<T>, lenError: OfErrorCode = ERR.BAD_REQUEST.BAD
   d.line(`return out;`);
   const dec = d.build<Codec<T[]>['decode']>('decode_list', ['r', 'end']);
   const e = new Gen();
-  e.line(`for (let i = 0; i < v.length; i++) ${e.ref(c, 'item')}.encode(w, v[i]);`);
-  const enc = e.build<Codec<T[]>['encode']>('encode_list', ['w', 'v']);
+  const emit = inlineEncoders.get(c);
+  if (emit) {
+    for (const n of ['w', 'list', 'i', ...TLV_LOCALS]) e.local(n);
+    e.line(`for (let i = 0; i < list.length; i++) {`);
+    e.line(`const v = list[i];`);
+    emit(e, 'continue');
+    e.line(`}`);
+  } else {
+    e.line(`for (let i = 0; i < list.length; i++) ${e.ref(c, 'item')}.encode(w, list[i]);`);
+  }
+  const enc = e.build<Codec<T[]>['encode']>('encode_list', ['w', 'list']);
   const l: ListCodec<T> = {
     size: -1,
     item: c,
@@ -790,30 +878,62 @@ export function tlv<V extends Variants, K extends boolean = false>(
   d.line(`return v;`);
   const dec = d.build<Codec<any>['decode']>(`decode_${name}_tlv`, ['r', 'end']);
 
-  const e = new Gen();
   const unknownType = (type: unknown) => {
     throw new TypeError(`${name}: unknown type ${String(type)}`);
   };
-  e.line(`const start = w.off;`);
-  e.line(`w.reserve(4);`);
-  e.line(`w.off = start + 4;`);
-  e.line(`switch (v.type) {`);
-  for (const [variant, code] of Object.entries(codes)) {
-    e.line(`case ${JSON.stringify(variant)}:`);
-    e.line(`  w.dv.setUint16(start, ${code});`);
-    e.line(`  ${e.ref(bodies[variant], `c_${variant}`)}.encode(w, v);`);
+  const emit = (e: Gen, done: string) => {
+    e.line(`const start = w.off;`);
+    e.line(`let b, dv, at, x;`);
+    e.line(`switch (v.type) {`);
+    for (const [variant, code] of Object.entries(codes)) {
+      e.line(`case ${JSON.stringify(variant)}: {`);
+      // Bodies are written here, not called: the header goes into the same reserved run as their fixed fields.
+      const body = layouts.get(bodies[variant]);
+      if (!body) {
+        e.line(reserve('start', 4));
+        e.line(`w.off = start + 4;`);
+        e.line(`w.dv.setUint16(start, ${code});`);
+        e.line(`${e.ref(bodies[variant], `c_${variant}`)}.encode(w, v);`);
+        e.line(`break;`);
+      } else if (bodies[variant].size >= 0) {
+        // Fixed: the length and any padding are known now.
+        const total = 4 + body.minSize;
+        const padded = Math.ceil(total / align) * align;
+        const header = (code * 0x10000 + (inside ? padded : total)).toString(16).padStart(8, '0');
+        e.line(reserve('start', padded));
+        e.line(`b = w.buf; dv = w.dv;`);
+        e.line(`dv.setUint32(start, 0x${header});`);
+        const cur: Cursor = { base: 'start', k: 4 };
+        const reject = e.ref(body.reject, 'reject');
+        for (const f of body.plan) emitFixed(e, f.key, f.codec, cur, reject);
+        emitZeros(e, 'start', total, padded - total);
+        e.line(`w.off = start + ${padded};`);
+        e.line(`${done};`);
+      } else {
+        e.line(reserve('start', 4 + body.runFrom(0)));
+        e.line(`b = w.buf; dv = w.dv;`);
+        e.line(`dv.setUint16(start, ${code});`);
+        emitEncode(e, body, 4);
+        e.line(`break;`);
+      }
+      e.line(`}`);
+    }
+    e.line(`case 'unknown':`);
+    e.line(`  ${reserve('start', 4)}`);
+    e.line(`  w.off = start + 4;`);
+    e.line(`  w.dv.setUint16(start, v.code);`);
+    e.line(`  w.bytes(v.data);`);
     e.line(`  break;`);
-  }
-  e.line(`case 'unknown':`);
-  e.line(`  w.dv.setUint16(start, v.code);`);
-  e.line(`  w.bytes(v.data);`);
-  e.line(`  break;`);
-  e.line(`default:`);
-  e.line(`  ${e.ref(unknownType, 'unknownType')}(v.type);`);
-  e.line(`}`);
-  if (inside && align > 1) e.line(`w.align(start, ${align});`);
-  e.line(`w.patch16(start + 2, w.off - start);`);
-  if (!inside && align > 1) e.line(`w.align(start, ${align});`);
+    e.line(`default:`);
+    e.line(`  ${e.ref(unknownType, 'unknownType')}(v.type);`);
+    e.line(`}`);
+    if (inside && align > 1) e.line(`w.align(start, ${align});`);
+    e.line(`w.patch16(start + 2, w.off - start);`);
+    if (!inside && align > 1) e.line(`w.align(start, ${align});`);
+  };
+  const e = new Gen();
+  for (const n of ['w', ...TLV_LOCALS]) e.local(n);
+  emit(e, 'return');
   const enc = e.build<Codec<any>['encode']>(`encode_${name}_tlv`, ['w', 'v']);
 
   type Value = { type: string; code?: number; data?: Uint8Array };
@@ -831,6 +951,7 @@ export function tlv<V extends Variants, K extends boolean = false>(
     },
   } as TlvCodec<any>;
   sources.set(c, () => `${dec.source}\n\n${enc.source}`);
+  inlineEncoders.set(c, emit);
   return c;
 }
 

@@ -98,12 +98,14 @@ const POOLED = SLAB / 16;
 interface Slab {
   bytes: Uint8Array;
   view: DataView;
+  /** bytes.buffer, kept: reading the getter costs as much as making the view on it. */
+  buffer: ArrayBuffer;
   used: number;
 }
 
 const newSlab = (size: number): Slab => {
-  const bytes = new Uint8Array(size);
-  return { bytes, view: new DataView(bytes.buffer), used: 0 };
+  const buffer = new ArrayBuffer(size);
+  return { bytes: new Uint8Array(buffer), view: new DataView(buffer), buffer, used: 0 };
 };
 let slab = newSlab(SLAB);
 const align8 = (n: number) => (n + 7) & ~7;
@@ -116,7 +118,7 @@ export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Arr
   const at = slab.used;
   slab.bytes.set(src.subarray(start, end), at);
   slab.used = align8(at + n);
-  return new Uint8Array(slab.bytes.buffer, at, n);
+  return new Uint8Array(slab.buffer, at, n);
 }
 
 const INITIAL = 256;
@@ -146,8 +148,11 @@ export class Writer {
       return;
     }
     if (slab.used + POOLED > slab.bytes.length) slab = newSlab(SLAB);
-    this.buf = slab.bytes;
-    this.dv = slab.view;
+    // Stored only when the slab changed: each store of an object costs a write barrier.
+    if (this.buf !== slab.bytes) {
+      this.buf = slab.bytes;
+      this.dv = slab.view;
+    }
     this.start = this.off = slab.used;
   }
   /** Makes room for n more bytes at `off`; `buf` and `dv` may be new afterwards. */
@@ -155,11 +160,12 @@ export class Writer {
     if (this.off + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.off + n) size *= 2;
-    const next = new Uint8Array(size);
+    const buffer = new ArrayBuffer(size);
+    const next = new Uint8Array(buffer);
     next.set(this.buf.subarray(this.start, this.off), this.start);
     this.buf = next;
-    this.dv = new DataView(next.buffer);
-    if (this.pooled) slab = { bytes: next, view: this.dv, used: this.start };
+    this.dv = new DataView(buffer);
+    if (this.pooled) slab = { bytes: next, view: this.dv, buffer, used: this.start };
   }
   u8(v: number): void {
     this.reserve(1);
@@ -207,7 +213,7 @@ export class Writer {
   finish(): Uint8Array {
     if (!this.pooled || slab.bytes !== this.buf) return copyBytes(this.buf, this.start, this.off);
     slab.used = align8(this.off);
-    return new Uint8Array(this.buf.buffer, this.start, this.off - this.start);
+    return new Uint8Array(slab.buffer, this.start, this.off - this.start);
   }
 }
 
@@ -238,26 +244,42 @@ export function macToString(b: Uint8Array, off = 0): string {
   ); // prettier-ignore
 }
 
-/** The value of a hex digit's char code, or -1. */
-function hexDigit(c: number): number {
+/** Hex digit values by char code (ASCII), -1 for anything else. */
+const HEX_VALUE = Int8Array.from({ length: 128 }, (_, c) => {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   c |= 0x20;
   return c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+});
+
+/** The value of a hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  return c < 128 ? HEX_VALUE[c] : -1;
 }
+
+const isSep = (c: number) => c === COLON || c === DASH;
 
 /** Writes a MAC address ("01:02:03:04:05:06", "-" also allowed, 1 or 2 digits a part) at `at`. */
 export function writeMac(b: Uint8Array, at: number, s: string): void {
   if (s.length === 17) {
-    // The usual form, two digits a part, in one pass; anything odd takes the general loop.
-    let ok = true;
-    for (let i = 0; i < 6 && ok; i++) {
-      const hi = hexDigit(s.charCodeAt(3 * i));
-      const lo = hexDigit(s.charCodeAt(3 * i + 1));
-      const sep = i < 5 ? s.charCodeAt(3 * i + 2) : COLON;
-      ok = hi >= 0 && lo >= 0 && (sep === COLON || sep === DASH);
-      b[at + i] = (hi << 4) | lo;
+    // The usual form, two digits a part, unrolled; anything odd takes the general
+    // loop. (No closures in here: tsx wraps every one it creates in a naming call.)
+    const h0 = hexDigit(s.charCodeAt(0)), l0 = hexDigit(s.charCodeAt(1));
+    const h1 = hexDigit(s.charCodeAt(3)), l1 = hexDigit(s.charCodeAt(4));
+    const h2 = hexDigit(s.charCodeAt(6)), l2 = hexDigit(s.charCodeAt(7));
+    const h3 = hexDigit(s.charCodeAt(9)), l3 = hexDigit(s.charCodeAt(10));
+    const h4 = hexDigit(s.charCodeAt(12)), l4 = hexDigit(s.charCodeAt(13));
+    const h5 = hexDigit(s.charCodeAt(15)), l5 = hexDigit(s.charCodeAt(16));
+    const digits = h0 | l0 | h1 | l1 | h2 | l2 | h3 | l3 | h4 | l4 | h5 | l5;
+    const seps = isSep(s.charCodeAt(2)) && isSep(s.charCodeAt(5)) && isSep(s.charCodeAt(8));
+    if (digits >= 0 && seps && isSep(s.charCodeAt(11)) && isSep(s.charCodeAt(14))) {
+      b[at] = (h0 << 4) | l0;
+      b[at + 1] = (h1 << 4) | l1;
+      b[at + 2] = (h2 << 4) | l2;
+      b[at + 3] = (h3 << 4) | l3;
+      b[at + 4] = (h4 << 4) | l4;
+      b[at + 5] = (h5 << 4) | l5;
+      return;
     }
-    if (ok) return;
   }
   let part = 0;
   let digits = 0;
