@@ -134,6 +134,24 @@ function ofError(e: number): OpenFlowError | null {
   return e === 0 ? null : { type: e >>> 16, code: e & 0xffff };
 }
 
+/** The datapath counters, in the order the addon returns them. */
+const STATS = [
+  'upcallPackets',
+  'upcallBatches',
+  'upcallDropped',
+  'noPort',
+  'offloadErrors',
+  'packets',
+  'emcHits',
+  'classifierLookups',
+  'tableMisses',
+  'invalidTtl',
+  'meterDrops',
+  'dropped',
+  'outputs',
+  'packetIns',
+] as const satisfies readonly (keyof DatapathStats)[];
+
 export class NativeDatapath extends EventEmitter<DatapathEvents> implements Datapath {
   readonly #addon = loadAddon();
   readonly #h: Handle;
@@ -214,39 +232,10 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   stats(): DatapathStats {
-    const [
-      upcallPackets,
-      upcallBatches,
-      upcallDropped,
-      noPort,
-      offloadErrors,
-      packets,
-      emcHits,
-      classifierLookups,
-      tableMisses,
-      invalidTtl,
-      meterDrops,
-      dropped,
-      outputs,
-      packetIns,
-    ] = this.#addon.stats(this.#h);
-    return {
-      upcallPackets,
-      upcallBatches,
-      upcallDropped,
-      noPort,
-      offloadErrors,
-      packets,
-      emcHits,
-      classifierLookups,
-      tableMisses,
-      invalidTtl,
-      meterDrops,
-      dropped,
-      outputs,
-      packetIns,
-    };
+    const values = this.#addon.stats(this.#h);
+    return Object.fromEntries(STATS.map((name, i) => [name, values[i]])) as unknown as DatapathStats;
   }
+
 
   inject(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {
     return this.#addon.inject(this.#h, port, frame, vnet && encodeVnet(vnet));
