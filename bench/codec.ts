@@ -7,12 +7,15 @@
 // rounds; the ratio compares both sides in wall-clock time, and tsof's rate per
 // CPU-second is its throughput on one core, whatever else runs.
 //
-// Usage: npx tsx bench/codec.ts [--seconds N] [--rounds R] [--slices S]   (or npm run bench:codec)
+// Usage: taskset -c 1 npx tsx bench/codec.ts [--seconds N] [--rounds R] [--slices S]
 // N: seconds per measurement and side (default 1), cut into S slices (default 4);
-// R: rounds (default 3). A run takes about R * 4.5N s a message.
+// R: rounds (default 3). A run takes about R * 4.5N s a message. taskset keeps
+// both processes on one CPU: on a shared VM one vCPU can run at half the speed
+// of the other for minutes, and a ratio between processes on different CPUs
+// measures that instead (npm run bench:codec runs unpinned).
 
 import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { decodeMessage, encodeMessage } from '../src/openflow/codec/index.ts';
 import { toHex } from '../src/openflow/codec/wire.ts';
@@ -102,9 +105,10 @@ const head = ['message', 'bytes', 'op', 'tsof /s', 'tsof /cpu-s', 'os-ken /s', '
 const left = new Set([0, 2, 8]);
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => r.map((v, i) => (left.has(i) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+const pinned = availableParallelism() === 1 ? 'both on one CPU' : `not pinned to one CPU (run it under taskset -c 1)`;
 console.log(
   `tsof codec vs os-ken: medians of ${rounds} rounds, ${seconds} s per measurement and side in ${slices} alternating slices; ` +
-    `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
+    `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${pinned}`,
 );
 console.log(line(head));
 for (const r of rows) console.log(line(r));

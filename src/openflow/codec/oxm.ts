@@ -175,13 +175,17 @@ function encodeOpaque(w: Writer, v: OxmOpaque): void {
 // Compiled from OXM_FIELDS as schema.ts compiles structs: a switch on the field
 // name whose cases check and write the value (and mask) inline with the header
 // they imply, after one reserve for the largest OXM.
-const compiled = compile<(w: Writer, v: Oxm) => void>('encode_oxm', ['w', 'v'], (g) => {
+const compiled = compile<(w: Writer, v: Oxm) => void>('encode_oxm', ['w', 'v'], ['at', 'b', 'dv', 'x'], (g) => {
   const rejects = new Map<Codec<any>, (x: unknown) => never>();
   g.line(`const at = w.off;`);
   g.line(`if (at + ${MAX_OXM} > w.buf.length) w.reserve(${MAX_OXM});`);
   g.line(`const b = w.buf, dv = w.dv;`);
   g.line(`let x;`);
   g.line(`switch (v.field) {`);
+  // Opaque first: the cases are compared in order, and the basic fields come in the table's.
+  g.line(`case 'opaque':`);
+  g.line(`  ${g.ref(encodeOpaque, 'encodeOpaque')}(w, v);`);
+  g.line(`  return;`);
   for (const f of byName.values()) {
     const inline = f.value.inline!;
     let reject = rejects.get(f.value);
@@ -214,9 +218,6 @@ const compiled = compile<(w: Writer, v: Oxm) => void>('encode_oxm', ['w', 'v'], 
   const unknownField = (field: unknown) => {
     throw new TypeError(`unknown OXM field "${String(field)}"`);
   };
-  g.line(`case 'opaque':`);
-  g.line(`  ${g.ref(encodeOpaque, 'encodeOpaque')}(w, v);`);
-  g.line(`  return;`);
   g.line(`default:`);
   g.line(`  ${g.ref(unknownField, 'unknownField')}(v.field);`);
   g.line(`}`);

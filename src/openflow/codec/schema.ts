@@ -149,15 +149,22 @@ export interface Emitter {
 
 /**
  * Compiles `function name(params) { lines }` from what `emit` writes, for a codec
- * declared outside this file; register(codec, source) lets sourceOf show it.
+ * declared outside this file; `locals` are the names its lines declare, which
+ * referenced values must not take. register(codec, source) lets sourceOf show it.
  */
-export function compile<F>(name: string, params: string[], emit: (g: Emitter) => void): { fn: F; source: string } {
+export function compile<F>(
+  name: string,
+  params: string[],
+  locals: string[],
+  emit: (g: Emitter) => void,
+): { fn: F; source: string } {
   const g = new Gen();
-  for (const p of params) g.local(p);
+  for (const n of [...params, ...locals]) g.local(n);
   emit(g);
   return g.build<F>(name, params);
 }
 
+/** Lets sourceOf show the code of a codec built with compile(). */
 export function register(c: Codec<any>, source: () => string): void {
   sources.set(c, source);
 }
