@@ -1,6 +1,5 @@
 /*
- * harness.h: the test runner test_classifier.c and test_pipeline.c share
- * (the same shape as test_flow.c's): run() each test, CHECK macros that
+ * harness.h: the test runner the native tests share: run() each test, CHECK macros that
  * report file and line, a summary line, and a seeded PRNG so every run
  * draws the same "random" cases.
  */
@@ -52,6 +51,7 @@ static void run(const char *name, void (*fn)(void))
 }
 
 /* -q and --only WORD; 0, or 2 after a usage message. */
+__attribute__((unused))
 static int parse_args(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -77,6 +77,7 @@ static int summary(const char *prog)
 /* xorshift64*: small, fast, and the same sequence on every host. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
+__attribute__((unused))
 static uint64_t rnd(void)
 {
 	rng_state ^= rng_state >> 12;

@@ -9,48 +9,11 @@
  * its own expectations.
  */
 #include "flow.h"
+#include "harness.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- a tiny test runner ---- */
-
-static int n_tests, n_failed, n_checks, cur_failed, quiet;
-static const char *cur_test;
-
-static void fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!cur_failed)
-		printf("FAIL %s\n", cur_test);
-	cur_failed = 1;
-	printf("  %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-#define CHECK(cond) do { n_checks++; if (!(cond)) fail(__FILE__, __LINE__, "%s", #cond); } while (0)
-#define CHECK_EQ(a, b) do { unsigned long long a_ = (a), b_ = (b); n_checks++; \
-	if (a_ != b_) fail(__FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b, a_, b_); } while (0)
-#define CHECK_MEM(a, b, n) do { n_checks++; if (memcmp((a), (b), (n))) \
-	fail(__FILE__, __LINE__, "%s == %s (%d bytes)", #a, #b, (int)(n)); } while (0)
-
-static void run(const char *name, void (*fn)(void))
-{
-	cur_test = name;
-	cur_failed = 0;
-	fn();
-	n_tests++;
-	if (cur_failed)
-		n_failed++;
-	else if (!quiet)
-		printf("ok   %s\n", name);
-}
 
 /* ---- key helpers ---- */
 
@@ -1586,7 +1549,5 @@ int main(int argc, char **argv)
 	run("variety: protocols x encapsulations", test_variety);
 	run("coverage of match fields", test_coverage);
 
-	printf("test_flow: %d tests, %d passed (%d checks)\n", n_tests, n_tests - n_failed, n_checks);
-	printf("%d passed, %d failed\n", n_tests - n_failed, n_failed);
-	return n_failed ? 1 : 0;
+	return summary("test_flow");
 }
