@@ -14,6 +14,7 @@
         "native/flow.c",
         "native/group.c",
         "native/idmap.c",
+        "native/mac_learning.c",
         "native/meter.c",
         "native/netlink.c",
         "native/offload.c",

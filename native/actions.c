@@ -242,6 +242,7 @@ static bool is_output_port(uint32_t port, bool packet_out)
 {
 	switch (port) {
 	case TSOF_OFPP_IN_PORT:
+	case TSOF_OFPP_NORMAL:
 	case TSOF_OFPP_FLOOD:
 	case TSOF_OFPP_ALL:
 	case TSOF_OFPP_CONTROLLER:
@@ -249,7 +250,7 @@ static bool is_output_port(uint32_t port, bool packet_out)
 		return true;
 	case TSOF_OFPP_TABLE:
 		return packet_out;
-	default:  /* NORMAL is not implemented; ANY and 0 are no ports */
+	default:  /* ANY and 0 are no ports */
 		return port >= 1 && port <= TSOF_OFPP_MAX;
 	}
 }

@@ -23,6 +23,7 @@
 #include "classifier.h"
 #include "group.h"
 #include "idmap.h"
+#include "mac_learning.h"
 #include "meter.h"
 #include "rcu.h"
 
@@ -117,6 +118,7 @@ struct tsof_pipeline {
 	_Atomic uint32_t config;    /* frag flags << 16 | miss_send_len */
 	unsigned max_flows;
 	struct port_vec *_Atomic ports;
+	struct tsof_mac_table *macs;  /* OFPP_NORMAL's; the datapath writes it too */
 	struct tsof_idmap groups, meters;
 	struct tsof_flow *removed;  /* to unlink once pending is out */
 	struct tsof_vnode **trims;  /* superseded values to trim then */
@@ -327,9 +329,10 @@ struct tsof_pipeline *tsof_pipeline_new(const struct tsof_pipeline_ops *ops)
 	atomic_init(&pl->config, 128);  /* no frag flags, OFP_DEFAULT_MISS_SEND_LEN */
 	pthread_mutex_init(&pl->lock, NULL);
 	struct port_vec *ports = calloc(1, sizeof *ports);
-	if (!(pl->rcu = tsof_rcu_create()) || !ports || tsof_idmap_init(&pl->groups) ||
-	    tsof_idmap_init(&pl->meters)) {
+	if (!(pl->rcu = tsof_rcu_create()) || !ports || !(pl->macs = tsof_mac_table_new()) ||
+	    tsof_idmap_init(&pl->groups) || tsof_idmap_init(&pl->meters)) {
 		free(ports);
+		tsof_mac_table_free(pl->macs);
 		tsof_rcu_destroy(pl->rcu);
 		tsof_idmap_destroy(&pl->groups);
 		tsof_idmap_destroy(&pl->meters);
@@ -382,6 +385,7 @@ void tsof_pipeline_free(struct tsof_pipeline *pl)
 		tsof_idmap_destroy(&pl->meters);
 	}
 	free(atomic_load_explicit(&pl->ports, memory_order_relaxed));
+	tsof_mac_table_free(pl->macs);
 	free(pl->trims);
 	pthread_mutex_destroy(&pl->lock);
 	free(pl);
@@ -444,11 +448,15 @@ static int ports_update(struct tsof_pipeline *pl, uint32_t port_no, bool keep, u
 	return 0;
 }
 
+/* What was learned on a port that is down or gone no longer holds: the
+ * hosts behind it may turn up elsewhere. */
 int tsof_pipeline_port_set(struct tsof_pipeline *pl, uint32_t port_no, uint32_t config, uint32_t state)
 {
 	lock(pl);
 	int err = ports_update(pl, port_no, true, config, state);
 	unlock(pl);
+	if ((config & TSOF_OFPPC_PORT_DOWN) || (state & TSOF_OFPPS_LINK_DOWN))
+		tsof_mac_forget_port(pl->macs, port_no);
 	return err;
 }
 
@@ -457,6 +465,12 @@ void tsof_pipeline_port_del(struct tsof_pipeline *pl, uint32_t port_no)
 	lock(pl);
 	(void)ports_update(pl, port_no, false, 0, 0);  /* out of memory: it stays */
 	unlock(pl);
+	tsof_mac_forget_port(pl->macs, port_no);
+}
+
+void tsof_pipeline_set_mac_aging(struct tsof_pipeline *pl, unsigned seconds)
+{
+	tsof_mac_table_set_aging(pl->macs, seconds);
 }
 
 /* ---- instructions ---- */
@@ -1274,31 +1288,82 @@ static void to_controller(struct xctx *c, uint8_t reason, uint16_t max_len)
 	count(&c->t->c.packet_ins, 1);
 }
 
-static void emit(struct xctx *c, uint32_t port)
+static void send_out(struct xctx *c, uint32_t port)
 {
-	const struct port_info *pi = port_find(c->ports, port);
-
-	if (!pi || (pi->config & (TSOF_OFPPC_PORT_DOWN | TSOF_OFPPC_NO_FWD))) {
-		count(&c->t->c.dropped, 1);
-		return;
-	}
 	c->pl->ops.output(c->t->ctx, port, c->queue_id, c->x.pkt);
 	count(&c->t->c.outputs, 1);
 }
 
-/* FLOOD and ALL: every port but the ingress one and LOCAL (a reserved
- * port), not NO_FWD or down; FLOOD also skips blocked ports (4.5). */
-static void flood(struct xctx *c, bool all)
+/* A port sends nothing while down or NO_FWD; a blocked one still gets what
+ * is sent to it by number and ALL, but not FLOOD or NORMAL (4.5). */
+static bool forwards(const struct port_info *pi, bool blocked_ok)
+{
+	return !(pi->config & (TSOF_OFPPC_PORT_DOWN | TSOF_OFPPC_NO_FWD)) &&
+	       (blocked_ok || !(pi->state & TSOF_OFPPS_BLOCKED));
+}
+
+static void emit(struct xctx *c, uint32_t port)
+{
+	const struct port_info *pi = port_find(c->ports, port);
+
+	if (pi && forwards(pi, true))
+		send_out(c, port);
+	else
+		count(&c->t->c.dropped, 1);
+}
+
+/* FLOOD, ALL and NORMAL's flood: every port but the ingress one that
+ * forwards. FLOOD and ALL leave out LOCAL, a reserved port (4.5); NORMAL
+ * keeps it, as Open vSwitch's bridge floods to its local port. */
+static void flood(struct xctx *c, uint32_t how)
 {
 	for (uint32_t i = 0; i < c->ports->n; i++) {
 		const struct port_info *pi = &c->ports->p[i];
-		if (pi->port_no == c->x.pkt->in_port || pi->port_no > TSOF_OFPP_MAX ||
-		    (pi->config & (TSOF_OFPPC_PORT_DOWN | TSOF_OFPPC_NO_FWD)) ||
-		    (!all && (pi->state & TSOF_OFPPS_BLOCKED)))
+		if (pi->port_no == c->x.pkt->in_port || !forwards(pi, how == TSOF_OFPP_ALL) ||
+		    (pi->port_no > TSOF_OFPP_MAX && !(how == TSOF_OFPP_NORMAL && pi->port_no == TSOF_OFPP_LOCAL)))
 			continue;
-		c->pl->ops.output(c->t->ctx, pi->port_no, c->queue_id, c->x.pkt);
-		count(&c->t->c.outputs, 1);
+		send_out(c, pi->port_no);
 	}
+}
+
+/* IEEE 802.1D's reserved group addresses, 01:80:c2:00:00:00 to 0f (STP,
+ * pause, LACP, LLDP...): link-local, a bridge never forwards them. */
+static bool reserved_multicast(const uint8_t mac[6])
+{
+	static const uint8_t prefix[5] = { 0x01, 0x80, 0xc2, 0x00, 0x00 };
+
+	return !memcmp(mac, prefix, 5) && mac[5] < 0x10;
+}
+
+/* OFPP_NORMAL: an L2 learning switch (mac_learning.h), frames unchanged. The
+ * source address is learned on the ingress port in the frame's VLAN; a known
+ * destination in that VLAN goes to its port, or nowhere if that is the
+ * ingress port; an unknown or group destination floods, the frame keeping its
+ * tag. A packet-out's frame from no port is not learned. */
+static void normal(struct xctx *c)
+{
+	uint32_t in_port = c->x.pkt->in_port;
+	const struct port_info *in = port_find(c->ports, in_port);
+
+	tsof_xframe_refresh(&c->x);
+	const struct tsof_flow_key *k = &c->x.key;
+	if (!(k->layers & TSOF_L_ETH) || (in && (in->state & TSOF_OFPPS_BLOCKED)) || reserved_multicast(k->eth_dst)) {
+		count(&c->t->c.dropped, 1);
+		return;
+	}
+	uint16_t vlan = tsof_ntoh16(k->vlan_vid) & 0xfff;  /* VID 0: untagged's VLAN */
+	if (in && !(k->eth_src[0] & 1))
+		tsof_mac_learn(c->pl->macs, k->eth_src, vlan, in_port, c->now);
+	uint32_t port = k->eth_dst[0] & 1 ? 0 : tsof_mac_lookup(c->pl->macs, k->eth_dst, vlan, c->now);
+	if (!port) {
+		flood(c, TSOF_OFPP_NORMAL);
+		return;
+	}
+	const struct port_info *out = port_find(c->ports, port);
+	if (port != in_port && out && forwards(out, false))
+		send_out(c, port);
+	else
+		count(&c->t->c.dropped, 1);
 }
 
 /* A copy of the frame in this level's scratch buffer, with a context of its
@@ -1395,7 +1460,10 @@ static void do_output(struct xctx *c, uint32_t port, uint16_t max_len)
 		break;
 	case TSOF_OFPP_FLOOD:
 	case TSOF_OFPP_ALL:
-		flood(c, port == TSOF_OFPP_ALL);
+		flood(c, port);
+		break;
+	case TSOF_OFPP_NORMAL:
+		normal(c);
 		break;
 	case TSOF_OFPP_TABLE:  /* packet-out only: a copy through the tables */
 		if (clone(c, &sub, &copy)) {

@@ -23,10 +23,13 @@
  * and never some tables changed and others not. Memory a thread may still be
  * reading is freed after it passes tsof_pipeline_quiesce().
  *
- * Not implemented: OFPP_NORMAL (flows outputting to it are refused with
- * OFPBAC_BAD_OUT_PORT), packet buffering (buffer_id is the caller's: answer
- * OFPBRC_BUFFER_UNKNOWN), OFPC_FRAG_REASM (treated as NORMAL), IP-in-IP TTL
- * copies, and checks of set-field actions against the flow's match.
+ * OFPP_NORMAL is an L2 learning switch (mac_learning.h): learned on the
+ * datapath side, forgotten when a port goes down or away.
+ *
+ * Not implemented: packet buffering (buffer_id is the caller's: answer
+ * OFPBRC_BUFFER_UNKNOWN), OFPC_FRAG_REASM (treated as OFPC_FRAG_NORMAL),
+ * IP-in-IP TTL copies, and checks of set-field actions against the flow's
+ * match.
  */
 #ifndef TSOF_PIPELINE_H
 #define TSOF_PIPELINE_H
@@ -86,9 +89,14 @@ void tsof_pipeline_free(struct tsof_pipeline *pl);
 /* OFPT_SET_CONFIG: flags (OFPC_FRAG_DROP drops fragments before table 0) and
  * miss_send_len (the max_len of invalid-TTL packet-ins). */
 void tsof_pipeline_set_config(struct tsof_pipeline *pl, uint16_t flags, uint16_t miss_send_len);
-/* Adds or updates a port: its OFPPC_* config and OFPPS_* state. */
+/* Adds or updates a port: its OFPPC_* config and OFPPS_* state. A port
+ * that is PORT_DOWN or LINK_DOWN, or deleted, loses the addresses NORMAL
+ * learned on it. */
 int tsof_pipeline_port_set(struct tsof_pipeline *pl, uint32_t port_no, uint32_t config, uint32_t state);
 void tsof_pipeline_port_del(struct tsof_pipeline *pl, uint32_t port_no);
+/* How long NORMAL remembers an address it has not seen (seconds, default
+ * 300 as in Open vSwitch; 0 remembers nothing). Any thread. */
+void tsof_pipeline_set_mac_aging(struct tsof_pipeline *pl, unsigned seconds);
 /* Flows per table before OFPFMFC_TABLE_FULL (default 1 << 20). */
 void tsof_pipeline_set_max_flows(struct tsof_pipeline *pl, unsigned max_flows);
 

@@ -2041,7 +2041,6 @@ static void test_flow_mod_errors(void)
 	struct mb m = { .n = 0 };
 	a.n = 0; a_out(&a, 0, 0); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_PORT));
 	a.n = 0; a_out(&a, TSOF_OFPP_ANY, 0); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_PORT));
-	a.n = 0; a_out(&a, TSOF_OFPP_NORMAL, 0); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_PORT));
 	a.n = 0; a_out(&a, TSOF_OFPP_TABLE, 0); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_PORT));
 	a.n = 0; a_out(&a, 0xffffff01, 0); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_PORT));
 	a.n = 0; a_arg16(&a, TSOF_OFPAT_PUSH_VLAN, 0x0800); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_ARGUMENT));
@@ -2160,6 +2159,291 @@ static void test_packet_out(void)
 	if (n_outs == 2)
 		CHECK_FRAME(&outs[1], fw, nw);
 	CHECK(n_pins == 1 && pins[0].p.reason == TSOF_OFPR_ACTION && pins[0].p.cookie == UINT64_MAX);
+	teardown();
+}
+
+/* ---- OFPP_NORMAL: the learning switch ---- */
+
+static const uint8_t HA[6] = { 0x02, 0, 0, 0, 0, 0x0a }, HB[6] = { 0x02, 0, 0, 0, 0, 0x0b },
+	HC[6] = { 0x02, 0, 0, 0, 0, 0x0c }, BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+	MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 }, LLDP[6] = { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e };
+
+/* Ports as bits: 1..8 as themselves, LOCAL as bit 0. */
+static uint32_t pbit(uint32_t port)
+{
+	return port == TSOF_OFPP_LOCAL ? 1u : 1u << port;
+}
+
+#define EVERY_PORT 0x1ffu   /* 1..8 and LOCAL, as setup() makes them */
+
+static size_t l2_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, int vid)
+{
+	struct spec s = spec_of(K_UDP4);
+
+	memcpy(s.dst, dst, 6);
+	memcpy(s.src, src, 6);
+	s.vlans = vid >= 0;
+	s.vid[0] = (uint16_t)(vid >= 0 ? vid : 0);
+	s.pcp[0] = 0;
+	return build(&s, f);
+}
+
+/* The ports the frames that came out left by, each once and unchanged. */
+static uint32_t out_ports(const uint8_t *f, size_t n)
+{
+	uint32_t seen = 0;
+
+	for (int i = 0; i < n_outs; i++) {
+		CHECK(!(seen & pbit(outs[i].port)));
+		seen |= pbit(outs[i].port);
+		CHECK_FRAME(&outs[i], f, n);
+	}
+	return seen;
+}
+
+/* A UDP frame src -> dst in VLAN vid (-1: untagged) in on in_port; the
+ * ports it left by. */
+static uint32_t l2_send(const uint8_t *dst, const uint8_t *src, int vid, uint32_t in_port)
+{
+	uint8_t f[2048];
+	size_t n = l2_frame(f, dst, src, vid);
+
+	send_frame(f, n, in_port, 0);
+	return out_ports(f, n);
+}
+
+static uint64_t dropped(void)
+{
+	struct tsof_pl_thread_stats st;
+
+	tsof_pipeline_thread_stats(th, &st);
+	return st.dropped;
+}
+
+static void test_normal_learning(void)
+{
+	setup();
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	/* Unknown: every port but the ingress one, LOCAL too, as in OVS. */
+	CHECK_EQ(l2_send(HB, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	/* A was learned on 1. */
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(1));
+	CHECK_EQ(l2_send(HB, HA, -1, 1), pbit(2));
+	/* A moves to 3: re-learned there. */
+	CHECK_EQ(l2_send(HB, HA, -1, 3), pbit(2));
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(3));
+	/* Known on the ingress port: dropped. */
+	uint64_t d = dropped();
+	CHECK_EQ(l2_send(HA, HC, -1, 3), 0);
+	CHECK_EQ(dropped(), d + 1);
+	/* Broadcast and multicast flood, even to a port an address was learned on. */
+	CHECK_EQ(l2_send(BCAST, HA, -1, 3), EVERY_PORT & ~pbit(3));
+	CHECK_EQ(l2_send(MCAST, HB, -1, 2), EVERY_PORT & ~pbit(2));
+	/* A frame from a multicast source (not learned) still goes on. */
+	CHECK_EQ(l2_send(HC, MCAST, -1, 4), pbit(3));
+	/* 802.1D's link-local group addresses (LLDP here) go nowhere. */
+	CHECK_EQ(l2_send(LLDP, HA, -1, 3), 0);
+	/* FLOOD's port rules: not NO_FWD 5, blocked 6 or down 7. */
+	tsof_pipeline_port_set(pl, 5, TSOF_OFPPC_NO_FWD, TSOF_OFPPS_LIVE);
+	tsof_pipeline_port_set(pl, 6, 0, TSOF_OFPPS_BLOCKED);
+	tsof_pipeline_port_set(pl, 7, TSOF_OFPPC_PORT_DOWN, 0);
+	CHECK_EQ(l2_send(BCAST, HA, -1, 3), EVERY_PORT & ~(pbit(3) | pbit(5) | pbit(6) | pbit(7)));
+	/* Nor to a learned address behind them, and nothing from a blocked port. */
+	CHECK_EQ(l2_send(HA, HB, -1, 6), 0);
+	CHECK_EQ(l2_send(HB, HA, -1, 3), pbit(2));   /* B was not learned on 6 */
+	CHECK_EQ(l2_send(BCAST, HC, -1, 5), EVERY_PORT & ~(pbit(5) | pbit(6) | pbit(7)));
+	CHECK_EQ(l2_send(HC, HA, -1, 3), 0);        /* C is on NO_FWD 5 */
+	/* An address known from LOCAL goes there. */
+	CHECK_EQ(l2_send(BCAST, HC, -1, TSOF_OFPP_LOCAL), EVERY_PORT & ~(pbit(TSOF_OFPP_LOCAL) | pbit(5) | pbit(6) | pbit(7)));
+	CHECK_EQ(l2_send(HC, HA, -1, 3), pbit(TSOF_OFPP_LOCAL));
+	/* The frame's own headers as actions left them: a tag pushed first
+	 * is on the frame NORMAL sends, and is the VLAN it learns in. */
+	struct mb a = { .n = 0 }, m = { .n = 0 };
+	a_arg16(&a, TSOF_OFPAT_PUSH_VLAN, 0x8100);
+	a_setn(&a, TSOF_OXM_VLAN_VID, 2, 0x1000 | 9);
+	a_out(&a, TSOF_OFPP_NORMAL, 0);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 8);
+	CHECK_EQ(add_apply(0, 2, &m, &a), 0);
+	uint8_t f[2048], t[2048];
+	size_t n = l2_frame(f, HB, HA, -1), nt = l2_frame(t, HB, HA, 9);
+	send_frame(f, n, 8, 0);
+	CHECK_EQ(out_ports(t, nt), EVERY_PORT & ~(pbit(8) | pbit(5) | pbit(6) | pbit(7)));
+	CHECK_EQ(l2_send(HA, HB, 9, 2), pbit(8));
+	CHECK(csum_error == NULL);
+	teardown();
+}
+
+static void test_normal_vlans(void)
+{
+	setup();
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	CHECK_EQ(l2_send(BCAST, HA, 10, 1), EVERY_PORT & ~pbit(1));
+	/* Known in VLAN 10 only; tagged frames leave with their tag. */
+	CHECK_EQ(l2_send(HA, HB, 10, 2), pbit(1));
+	CHECK_EQ(l2_send(HA, HB, 20, 2), EVERY_PORT & ~pbit(2));
+	CHECK_EQ(l2_send(HA, HB, -1, 2), EVERY_PORT & ~pbit(2));
+	/* The same address elsewhere in another VLAN: both stay. */
+	CHECK_EQ(l2_send(BCAST, HA, -1, 3), EVERY_PORT & ~pbit(3));
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(3));
+	CHECK_EQ(l2_send(HA, HB, 10, 2), pbit(1));
+	/* A priority-tagged frame (VID 0) is in the untagged frames' VLAN, as
+	 * 802.1Q has it; it keeps its tag. */
+	CHECK_EQ(l2_send(HA, HB, 0, 2), pbit(3));
+	CHECK_EQ(l2_send(HB, HA, 20, 3), pbit(2));   /* B was learned in VLAN 20 */
+	CHECK_EQ(l2_send(HB, HA, 10, 1), pbit(2));
+	teardown();
+}
+
+static void test_normal_aging(void)
+{
+	uint64_t t0 = now;
+
+	setup();
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	CHECK_EQ(l2_send(BCAST, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	/* 300 s after A was last seen it is gone; looking it up keeps nothing. */
+	now += 299 * NS;
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(1));
+	now += 1 * NS;
+	CHECK_EQ(l2_send(HA, HB, -1, 2), EVERY_PORT & ~pbit(2));
+	/* Each frame from A starts its time again. */
+	CHECK_EQ(l2_send(BCAST, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	now += 200 * NS;
+	CHECK_EQ(l2_send(BCAST, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	now += 200 * NS;
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(1));
+	/* A shorter aging time applies to what is already there. */
+	tsof_pipeline_set_mac_aging(pl, 10);
+	now += 9 * NS;
+	CHECK_EQ(l2_send(HB, HA, -1, 1), pbit(2));
+	now += 1 * NS;
+	CHECK_EQ(l2_send(HB, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	/* 0: nothing is remembered, a hub. */
+	tsof_pipeline_set_mac_aging(pl, 0);
+	CHECK_EQ(l2_send(HA, HB, -1, 2), EVERY_PORT & ~pbit(2));
+	CHECK_EQ(l2_send(HB, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	teardown();
+	now = t0;
+}
+
+/* Address i: scattered as real ones are (splitmix64's finaliser), unicast. */
+static void nth_mac(uint8_t mac[6], uint64_t i)
+{
+	uint64_t x = i + 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ x >> 27) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	for (int b = 0; b < 6; b++)
+		mac[b] = (uint8_t)(x >> 8 * b);
+	mac[0] &= 0xfe;
+}
+
+/* Many addresses in one VLAN, address i learned on port 1 + i % 7, more
+ * than the table holds: the ones still known go to their port, never
+ * elsewhere, and most of the newest are known. */
+static void test_normal_full_table(void)
+{
+	uint64_t t0 = now;
+
+	setup();
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	enum { N = 20000 };
+	uint8_t mac[6];
+	for (uint32_t i = 0; i < N; i++) {
+		nth_mac(mac, i);
+		l2_send(BCAST, mac, 5, 1 + i % 7);
+		if (i % 1000 == 999)
+			now += NS;   /* the later ones are younger */
+	}
+	unsigned known = 0;
+	for (uint32_t i = N - 4096; i < N; i++) {
+		nth_mac(mac, i);
+		uint32_t seen = l2_send(mac, HA, 5, 8);
+		if (seen == pbit(1 + i % 7))
+			known++;
+		else
+			CHECK_EQ(seen, EVERY_PORT & ~pbit(8));
+	}
+	if (!quiet)
+		printf("     %u of the last 4096 of %u addresses known\n", known, (unsigned)N);
+	CHECK(known > 3800);
+	teardown();
+	now = t0;
+}
+
+static void test_normal_port_gone(void)
+{
+	setup();
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	CHECK_EQ(l2_send(BCAST, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	CHECK_EQ(l2_send(BCAST, HB, 7, 3), EVERY_PORT & ~pbit(3));
+	CHECK_EQ(l2_send(BCAST, HC, -1, 4), EVERY_PORT & ~pbit(4));
+	/* Deleted, then back: A is forgotten, not just out of reach. */
+	tsof_pipeline_port_del(pl, 1);
+	CHECK_EQ(l2_send(HA, HC, -1, 4), EVERY_PORT & ~(pbit(1) | pbit(4)));
+	tsof_pipeline_port_set(pl, 1, 0, TSOF_OFPPS_LIVE);
+	CHECK_EQ(l2_send(HA, HC, -1, 4), EVERY_PORT & ~pbit(4));
+	/* Down (config) and up again; link down and up again. */
+	tsof_pipeline_port_set(pl, 3, TSOF_OFPPC_PORT_DOWN, 0);
+	tsof_pipeline_port_set(pl, 3, 0, TSOF_OFPPS_LIVE);
+	CHECK_EQ(l2_send(HB, HC, 7, 4), EVERY_PORT & ~pbit(4));
+	CHECK_EQ(l2_send(HC, HA, -1, 2), pbit(4));   /* other ports keep theirs */
+	tsof_pipeline_port_set(pl, 4, 0, TSOF_OFPPS_LINK_DOWN);
+	tsof_pipeline_port_set(pl, 4, 0, TSOF_OFPPS_LIVE);
+	CHECK_EQ(l2_send(HC, HA, -1, 2), EVERY_PORT & ~pbit(2));
+	/* Other config changes keep them. */
+	CHECK_EQ(l2_send(BCAST, HC, -1, 4), EVERY_PORT & ~pbit(4));
+	tsof_pipeline_port_set(pl, 4, TSOF_OFPPC_NO_PACKET_IN, TSOF_OFPPS_LIVE);
+	CHECK_EQ(l2_send(HC, HA, -1, 2), pbit(4));
+	teardown();
+}
+
+static void test_normal_set_group_packet_out(void)
+{
+	setup();
+	/* From the action set. */
+	struct mb w = { .n = 0 }, in = { .n = 0 }, m = { .n = 0 };
+	a_out(&w, TSOF_OFPP_NORMAL, 0);
+	i_actions(&in, TSOF_OFPIT_WRITE_ACTIONS, &w);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 1);
+	CHECK_EQ(add(0, 1, &m, &in), 0);
+	CHECK_EQ(l2_send(HB, HA, -1, 1), EVERY_PORT & ~pbit(1));
+	/* From an indirect group's bucket. */
+	struct mb b = { .n = 0 }, ba = { .n = 0 }, g = { .n = 0 };
+	a_out(&ba, TSOF_OFPP_NORMAL, 0);
+	bucket(&b, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &ba);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_INDIRECT, 1, &b), 0);
+	a_arg32(&g, TSOF_OFPAT_GROUP, 1);
+	m.n = 0;
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 2);
+	CHECK_EQ(add_apply(0, 1, &m, &g), 0);
+	CHECK_EQ(l2_send(HA, HB, -1, 2), pbit(1));   /* learned through the action set */
+	CHECK_EQ(l2_send(HB, HA, -1, 1), pbit(2));   /* learned in the bucket */
+	/* Packet-out: from the controller nothing is learned and every port
+	 * gets an unknown destination; from a port, as if received there. */
+	struct tsof_actions *acts;
+	struct mb a = { .n = 0 };
+	a_out(&a, TSOF_OFPP_NORMAL, 0);
+	CHECK_EQ(tsof_pipeline_parse_actions(pl, a.d, a.n, &acts), 0);
+	static uint8_t buf[TSOF_PL_HEADROOM + 2048];
+	const uint32_t from[3] = { TSOF_OFPP_CONTROLLER, TSOF_OFPP_CONTROLLER, 5 };
+	const uint8_t *dst[3] = { HA, HC, HB };
+	const uint32_t want[3] = { pbit(1), EVERY_PORT, pbit(2) };
+	for (int i = 0; i < 3; i++) {
+		uint8_t f[2048];
+		size_t n = l2_frame(f, dst[i], HC, -1);
+		struct tsof_pl_frame p = { .data = buf + TSOF_PL_HEADROOM, .len = (uint32_t)n,
+				      .headroom = TSOF_PL_HEADROOM, .tailroom = 512, .in_port = from[i],
+				      .in_phy_port = from[i] };
+		memcpy(p.data, f, n);
+		n_outs = 0;
+		tsof_pipeline_packet_out(th, &p, acts, now);
+		CHECK_EQ(out_ports(f, n), want[i]);
+	}
+	tsof_actions_free(acts);
+	/* C came from port 5 in the last packet-out. */
+	CHECK_EQ(l2_send(HC, HA, -1, 1), pbit(5));
 	teardown();
 }
 
@@ -2498,6 +2782,122 @@ static void test_concurrent_changes(void)
 	tsof_pipeline_free(pl);
 }
 
+/* ---- NORMAL's MAC table: datapath threads against each other and the
+ * control side ---- */
+
+/* Address i lives on port home(i) and never moves, so a frame sent to one
+ * port alone went to its destination's home, unless an entry was read torn.
+ * There are twice as many addresses as entries: they keep evicting each
+ * other. */
+enum { MAC_RACE_ADDRS = 16384, MAC_RACE_PORTS = 4 };
+
+static uint32_t home(uint32_t i)
+{
+	return 1 + i % MAC_RACE_PORTS;
+}
+
+struct mac_racer {
+	struct tsof_pl_thread *t;
+	uint32_t n_out, port, in_port;   /* this frame's outputs */
+	uint64_t frames, unicast, wrong;
+};
+
+static void mac_race_output(void *ctx, uint32_t port, uint32_t queue_id, const struct tsof_pl_frame *p)
+{
+	struct mac_racer *r = ctx;
+
+	(void)queue_id;
+	(void)p;
+	if (port == r->in_port || port < 1 || port > MAC_RACE_PORTS)
+		r->wrong++;
+	r->n_out++;
+	r->port = port;
+}
+
+static void *mac_race_datapath(void *arg)
+{
+	struct mac_racer *r = arg;
+	uint8_t buf[TSOF_PL_HEADROOM + 64];
+	uint64_t x = (uint64_t)(uintptr_t)r | 1;
+	uint32_t src = 0, dst;
+
+	while (!atomic_load(&race.stop)) {
+		for (int k = 0; k < 64; k++) {
+			/* To the previous frame's source: most often known. */
+			dst = src;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			src = (uint32_t)x % MAC_RACE_ADDRS;
+			struct tsof_pl_frame p = { .data = buf + TSOF_PL_HEADROOM, .len = 60, .headroom = TSOF_PL_HEADROOM,
+					      .in_port = home(src), .in_phy_port = home(src) };
+			memset(p.data, 0, 60);
+			nth_mac(p.data, dst);
+			nth_mac(p.data + 6, src);
+			wr16(p.data + 12, 0x88b5);
+			r->n_out = 0;
+			r->in_port = home(src);
+			tsof_pipeline_process(r->t, &p, 0);
+			/* A flood reaches at least two of the four ports (one is
+			 * the ingress, at most one is down). */
+			if (r->n_out == 1) {
+				r->unicast++;
+				if (r->port != home(dst))
+					r->wrong++;
+			}
+			r->frames++;
+		}
+		tsof_pipeline_quiesce(r->t);
+	}
+	return NULL;
+}
+
+static void test_normal_concurrent(void)
+{
+	static const struct tsof_pipeline_ops ops = { mac_race_output, NULL, NULL, NULL, NULL };
+	struct mac_racer r[2];
+	pthread_t dp[2];
+
+	pl = tsof_pipeline_new(&ops);
+	for (uint32_t p = 1; p <= MAC_RACE_PORTS; p++)
+		tsof_pipeline_port_set(pl, p, 0, TSOF_OFPPS_LIVE);
+	CHECK_EQ(add_output(0, 1, NULL, TSOF_OFPP_NORMAL), 0);
+	atomic_store(&race.stop, 0);
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct mac_racer){ .t = tsof_pipeline_thread_new(pl, &r[i]) };
+		pthread_create(&dp[i], NULL, mac_race_datapath, &r[i]);
+	}
+	/* Meanwhile each port in turn goes down (forgetting its addresses)
+	 * and up again. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned downs = 0;
+	for (;; downs++) {
+		uint32_t p = 1 + downs % MAC_RACE_PORTS;
+		tsof_pipeline_port_set(pl, p, TSOF_OFPPC_PORT_DOWN, 0);
+		tsof_pipeline_port_set(pl, p, 0, TSOF_OFPPS_LIVE);
+		tsof_pipeline_reclaim(pl);
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec) > 300000000ll)
+			break;
+	}
+	atomic_store(&race.stop, 1);
+	uint64_t frames = 0, unicast = 0, wrong = 0;
+	for (int i = 0; i < 2; i++) {
+		pthread_join(dp[i], NULL);
+		frames += r[i].frames;
+		unicast += r[i].unicast;
+		wrong += r[i].wrong;
+		tsof_pipeline_thread_free(r[i].t);
+	}
+	if (!quiet)
+		printf("     %llu frames on 2 threads, %llu unicast, %u ports down and up\n",
+		       (unsigned long long)frames, (unsigned long long)unicast, downs);
+	CHECK(frames > 1000);
+	CHECK(unicast > frames / 4);
+	CHECK_EQ(wrong, 0);
+	tsof_pipeline_free(pl);
+}
+
 int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv))
@@ -2526,8 +2926,15 @@ int main(int argc, char **argv)
 	run("flow-mod: errors", test_flow_mod_errors);
 	run("flows: counters and timeouts", test_counters_and_timeouts);
 	run("packet-out", test_packet_out);
+	run("normal: learn, unicast, move, same port, group addresses, port rules", test_normal_learning);
+	run("normal: VLANs learn apart, tags unchanged", test_normal_vlans);
+	run("normal: aging on the simulated clock", test_normal_aging);
+	run("normal: a full table keeps the newest, never a wrong port", test_normal_full_table);
+	run("normal: a port deleted or down forgets", test_normal_port_gone);
+	run("normal: from the action set, a group bucket, packet-out", test_normal_set_group_packet_out);
 	run("ryu: the os-ken switch test cases", test_ryu_vectors);
 	run("emc: same results with and without the cache", test_emc_same_results);
 	run("atomicity: concurrent changes across tables and a group", test_concurrent_changes);
+	run("normal: concurrent learning, lookups and forgetting", test_normal_concurrent);
 	return summary("test_pipeline");
 }

@@ -12,6 +12,8 @@ import {
   addFlow,
   apply,
   flowMod,
+  H1,
+  H2,
   NO_BUFFER,
   numbered,
   output,
@@ -76,8 +78,8 @@ describe('flows', () => {
   });
 
   it('return the OpenFlow error of a refused flow mod, and leave the table as it was; no buffers', () => {
-    // OFPP_NORMAL is not implemented: OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT.
-    expect(dp.flowMod(flowMod([], apply(output(OFPP.NORMAL))))).toEqual({ type: 2, code: 4 });
+    // OFPP_ANY is no port to output to: OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT.
+    expect(dp.flowMod(flowMod([], apply(output(OFPP.ANY))))).toEqual({ type: 2, code: 4 });
     // goto-table backwards: OFPET_BAD_INSTRUCTION, OFPBIC_BAD_TABLE_ID.
     expect(dp.flowMod(flowMod([], [{ type: 'goto_table', tableId: 0 }], { tableId: 3 }))).toEqual({ type: 3, code: 2 });
     // A truncated message: OFPET_BAD_REQUEST, OFPBRC_BAD_LEN.
@@ -86,6 +88,31 @@ describe('flows', () => {
     // No packet buffers: the flow goes in, and the answer is OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN.
     expect(dp.flowMod(flowMod([], apply(output(2)), { bufferId: 5 }))).toEqual({ type: 1, code: 8 });
     expect(dp.tableStats(0).activeCount).toBe(1);
+  });
+});
+
+describe('NORMAL', () => {
+  it('is a learning switch: two hosts find each other after one flood', async () => {
+    addFlow(dp, [], apply(output(OFPP.NORMAL)));
+    const reply = (n: number) => numbered(n, 64, { eth: { dst: H1, src: H2 }, ipv4: { src: '192.0.2.2', dst: '192.0.2.1' } });
+    const outputs = async (n: bigint) => until(() => dp.stats().outputs === n, `${n} outputs`);
+    // H2 unknown: flooded to 2 and 3; H1 is learned on 1.
+    dp.inject(1, numbered(1));
+    expect((await takeN(dp, 2, 1))[0].data).toEqual(numbered(1));
+    expect((await takeN(dp, 3, 1))[0].data).toEqual(numbered(1));
+    // H2 answers from 2: straight to 1, and is learned on 2.
+    dp.inject(2, reply(2));
+    expect((await takeN(dp, 1, 1))[0].data).toEqual(reply(2));
+    await outputs(3n);
+    expect(dp.take(3)).toEqual([]);
+    // From now on H1 and H2 talk on their ports only, a packet-out's NORMAL too.
+    dp.inject(1, numbered(3));
+    expect((await takeN(dp, 2, 1))[0].data).toEqual(numbered(3));
+    const packetOut = encodeMessage({ type: 'packet_out', xid: 3, bufferId: NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [output(OFPP.NORMAL)], data: reply(4) });
+    expect(dp.executePacketOut(packetOut)).toBeNull();
+    expect((await takeN(dp, 1, 1))[0].data).toEqual(reply(4));
+    await outputs(5n);
+    expect([dp.take(1), dp.take(2), dp.take(3)]).toEqual([[], [], []]);
   });
 });
 
@@ -192,6 +219,6 @@ describe('packet-out', () => {
   it('returns the error for a buffer id or a bad action', () => {
     // OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN; OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT.
     expect(dp.executePacketOut(packetOut(1, [output(2)], numbered(1), 7))).toEqual({ type: 1, code: 8 });
-    expect(dp.executePacketOut(packetOut(1, [output(OFPP.NORMAL)], numbered(1)))).toEqual({ type: 2, code: 4 });
+    expect(dp.executePacketOut(packetOut(1, [output(OFPP.ANY)], numbered(1)))).toEqual({ type: 2, code: 4 });
   });
 });
