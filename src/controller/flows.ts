@@ -150,12 +150,12 @@ export type FlowSpec = Partial<Omit<FlowMod, 'type' | 'match' | 'instructions'>>
  * go forward, or both `actions` and `instructions`.
  */
 export function flowMod(f: FlowSpec): FlowMod {
-  const { actions, instructions: given, match = [], ...rest } = f;
-  if (actions && given) throw new TypeError('give actions or instructions, not both');
-  const set: InstructionSet | undefined = actions ? { apply: actions } : Array.isArray(given) ? undefined : given;
+  const given = f.instructions;
+  if (f.actions && given) throw new TypeError('give actions or instructions, not both');
+  const set: InstructionSet | undefined = f.actions ? { apply: f.actions } : Array.isArray(given) ? undefined : given;
   const list = set ? instructions(set) : ((given as Instruction[] | undefined) ?? []);
-  const m = toMatch(match);
-  const tableId = rest.tableId ?? 0;
+  const m = toMatch(f.match ?? []);
+  const tableId = f.tableId ?? 0;
   if (set) {
     if (set.apply) checkActions(m, set.apply);
     // The action set runs pushes and pops before set_fields, whatever the order written (spec 5.10).
@@ -164,23 +164,26 @@ export function flowMod(f: FlowSpec): FlowMod {
       throw new TypeError(`goto table ${set.goto} from table ${tableId}: a flow can only go to a later table (spec 5.1)`);
     }
   }
-  return {
+  // Field by field rather than a rest-spread of f: a learning switch builds one of these per packet-in.
+  const fm: FlowMod = {
     type: 'flow_mod',
-    cookie: 0n,
-    cookieMask: 0n,
+    cookie: f.cookie ?? 0n,
+    cookieMask: f.cookieMask ?? 0n,
     tableId,
-    command: OFPFC.ADD,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: OFP_DEFAULT_PRIORITY,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.ANY,
-    outGroup: OFPG.ANY,
-    flags: 0,
-    ...rest,
+    command: f.command ?? OFPFC.ADD,
+    idleTimeout: f.idleTimeout ?? 0,
+    hardTimeout: f.hardTimeout ?? 0,
+    priority: f.priority ?? OFP_DEFAULT_PRIORITY,
+    bufferId: f.bufferId ?? OFP_NO_BUFFER,
+    outPort: f.outPort ?? OFPP.ANY,
+    outGroup: f.outGroup ?? OFPG.ANY,
+    flags: f.flags ?? 0,
     match: m,
     instructions: list,
   };
+  // No xid property unless given, so that { xid: 1, ...flowMod(f) } keeps its xid.
+  if (f.xid !== undefined) fm.xid = f.xid;
+  return fm;
 }
 
 /**

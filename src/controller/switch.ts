@@ -41,6 +41,7 @@ import {
 } from '../openflow/codec/index.ts';
 import type { ControllerEvents } from './controller.ts';
 import { OpenFlowError, RequestError } from './errors.ts';
+import { Outbox } from './outbox.ts';
 import { Ring } from './ring.ts';
 
 /** Names of the multipart messages (flow_stats_request, port_desc_reply...). */
@@ -103,8 +104,13 @@ const MULTIPART = new Set<string>(Object.entries(MESSAGES).filter(([, row]) => r
 /** The list fields of multipart replies, joined across REPLY_MORE parts. */
 const PART_LISTS = ['stats', 'ports', 'tables'] as const;
 const ERROR_DATA_LEN = 64;
-/** Packet-ins handed to the app per event-loop turn, so that replies and other switches get turns too. */
-const PACKET_IN_BATCH = 64;
+/**
+ * Packet-ins handed to the app per event-loop turn: enough that their answers
+ * leave in few large writes, few enough that replies and other switches get turns too.
+ */
+const PACKET_IN_BATCH = 256;
+/** Bytes gathered before writing within a turn, so that a turn that sends a lot meets the socket's backpressure. */
+const FLUSH_AT = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 
 const hexDpid = (dpid: bigint) => `0x${dpid.toString(16).padStart(16, '0')}`;
@@ -138,10 +144,12 @@ export class Switch {
   private readonly liveness: NodeJS.Timeout;
   private readonly handshakeTimer: NodeJS.Timeout;
   private helloSeen = false;
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
+  /** What this event-loop turn sent, written in one go when the turn ends (one syscall, not one per message). */
+  private readonly outbox = new Outbox();
+  private flushScheduled = false;
+  private readonly flushTurn = () => {
+    this.flushScheduled = false;
+    this.flush();
   };
   private hello!: { resolve(): void; reject(e: Error): void };
 
@@ -180,19 +188,28 @@ export class Switch {
 
   /** Sends a message; returns its xid. Messages sent after the switch went down are discarded. */
   send(msg: Outgoing): number {
-    const xid = msg.xid ?? this.nextXid();
-    const full = { ...msg, xid } as Message;
-    if (MULTIPART.has(msg.type) && (full as { flags?: number }).flags === undefined) (full as { flags: number }).flags = 0;
-    const bytes = encodeMessage(full);
+    return this.sendAs(msg, msg.xid ?? this.nextXid());
+  }
+
+  private sendAs(msg: Outgoing, xid: number): number {
+    // The codec takes the xid apart from the message: the app's object is neither copied nor changed.
+    const unflagged = MULTIPART.has(msg.type) && (msg as { flags?: number }).flags === undefined;
+    const bytes = encodeMessage((unflagged ? { ...msg, flags: 0 } : msg) as Message, xid);
     if (this.state === 'closed') return xid;
-    // One writev per event-loop turn instead of one write syscall per message.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    this.outbox.append(bytes);
+    if (this.outbox.size >= FLUSH_AT) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushTurn);
     }
-    if (!this.socket.write(bytes)) this.congested = true;
     return xid;
+  }
+
+  private flush(): void {
+    if (this.outbox.size === 0 || this.socket.destroyed) return;
+    this.socket.write(this.outbox.take());
+    // Congested only if the kernel did not take it all: write() returns false for any chunk over the high-water mark.
+    if (this.socket.writableLength >= this.socket.writableHighWaterMark) this.congested = true;
   }
 
   /**
@@ -210,7 +227,7 @@ export class Switch {
     const timeout = opts.timeout ?? this.opts.requestTimeout;
     return new Promise((resolve, reject) => {
       // Sent first: a message that cannot be encoded rejects here and leaves nothing pending.
-      this.send({ ...msg, xid } as Outgoing);
+      this.sendAs(msg as Outgoing, xid);
       const timer = setTimeout(() => {
         this.pending.delete(xid);
         reject(new RequestError('timeout', msg.type, `no reply within ${timeout} ms`));
@@ -239,7 +256,7 @@ export class Switch {
         const xid = m.xid ?? this.nextXid();
         this.watched.set(xid, (err) => errors.push(new OpenFlowError(err, m.type)));
         xids.push(xid);
-        this.send({ ...m, xid } as Outgoing);
+        this.sendAs(m, xid);
       }
       // The switch answers in order (spec 6.2), so every error comes before the barrier's reply.
       await this.barrier(opts);
@@ -309,6 +326,8 @@ export class Switch {
     clearInterval(this.liveness);
     clearTimeout(this.handshakeTimer);
     this.flushDropLog();
+    // What was sent before closing (an OFPT_ERROR, say) still goes out.
+    this.flush();
     this.socket.destroySoon();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);

@@ -20,6 +20,7 @@ import {
   emitLldp,
   emitTcp,
   emitUdp,
+  EthernetView,
   ETHERTYPE,
   icmpEcho,
   icmpv6ChecksumOk,
@@ -28,6 +29,7 @@ import {
   Ipv4View,
   ipv6UpperLayer,
   LLDP_TLV,
+  macToNumber,
   parseArp,
   parseEthernet,
   parseIcmp,
@@ -127,6 +129,13 @@ describe.each(FIXTURES)('$name', ({ bytes, expect: want }) => {
   it('parses to the fields the other implementation reads', () => {
     const got = observed(bytes);
     for (const [key, value] of Object.entries(want)) expect({ [key]: got[key] }).toEqual({ [key]: value });
+  });
+
+  it('keys its MACs as numbers that spell the same addresses as their text', () => {
+    const eth = EthernetView.of(bytes)!;
+    expect(eth.srcKey).toBe(parseInt(eth.src.replaceAll(':', ''), 16));
+    expect(eth.dstKey).toBe(parseInt(eth.dst.replaceAll(':', ''), 16));
+    expect(macToNumber(bytes, 6)).toBe(eth.srcKey);
   });
 
   it('builds each layer back to the same bytes, checksums included', () => {

@@ -28,6 +28,13 @@ describe('encode/decode round trip', () => {
     });
   }
 
+  it('encodes with an xid given apart from the message, which it leaves alone', () => {
+    const m: Message = { type: 'echo_request', xid: 1, data: Uint8Array.of(7) };
+    const r = decodeMessage(encodeMessage(m, 0xfedcba98));
+    expect(r.ok && r.msg.xid).toBe(0xfedcba98);
+    expect(m.xid).toBe(1);
+  });
+
   // Version negotiation reads hellos of any version, so they decode whatever it is.
   it('hello of any version keeps its version', () => {
     fc.assert(

@@ -578,8 +578,11 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
 // Encoding is synchronous, so one writer, straight into the shared slab, serves every call.
 const writer = new Writer({ pooled: true });
 
-/** Encodes a message; throws TypeError for a value that cannot be put on the wire. */
-export function encodeMessage(msg: Message): Uint8Array {
+/**
+ * Encodes a message; throws TypeError for a value that cannot be put on the wire.
+ * An xid given here replaces msg.xid, so a sender numbering its messages copies none.
+ */
+export function encodeMessage(msg: Message, xid: number = msg.xid): Uint8Array {
   const entry = byName.get(msg.type);
   if (!entry) throw new TypeError(`unknown message type "${String(msg.type)}"`);
   const w = writer;
@@ -590,7 +593,7 @@ export function encodeMessage(msg: Message): Uint8Array {
   const dv = w.dv;
   b[start] = msg.version ?? OFP_VERSION;
   b[start + 1] = entry.ofpt;
-  dv.setUint32(start + 4, msg.xid);
+  dv.setUint32(start + 4, xid);
   if (entry.mp >= 0) {
     dv.setUint16(start + 8, entry.mp);
     dv.setUint16(start + 10, (msg as { flags: number }).flags);
