@@ -1,9 +1,9 @@
 // One switch connection: framing and decoding, the handshake, echo liveness,
 // requests matched to replies by xid (roles and the switch config among them),
 // messages confirmed by a barrier, the bounded packet-in queue, and writes
-// gathered into one per event-loop turn (outbox.ts). The
-// Controller creates a Switch per accepted socket; apps get it, handshake done,
-// in the 'switch' event and use send(), request(), barrier() and ports.
+// gathered into one per event-loop turn (outbox.ts). The Controller creates a
+// Switch per accepted socket; apps get it, handshake done, in the 'switch'
+// event and use send(), request(), barrier() and ports.
 //
 // Invariants:
 // - Every frame that does not decode is answered with OFPT_ERROR carrying the

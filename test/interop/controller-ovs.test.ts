@@ -353,6 +353,16 @@ describe('the controller with a raw client as the switch', () => {
     raw.socket.destroy();
   });
 
+  it('answers a message that cannot be framed with BAD_LEN, sent before it closes the connection', async () => {
+    const { raw, sw } = await connected();
+    const closed = once(raw.socket, 'close');
+    raw.socket.write(Uint8Array.of(0x04, 2, 0, 4, 0, 0, 0, 0x61)); // length 4: under the 8-byte header
+    const err = await raw.next('error');
+    expect({ type: err.errType, code: err.code }).toEqual(ERR.BAD_REQUEST.BAD_LEN);
+    await closed;
+    expect(sw.state).toBe('closed');
+  });
+
   it('assembles a multipart reply from REPLY_MORE parts, and rejects on OFPT_ERROR and on timeout', async () => {
     const { raw, sw } = await connected();
     const pending = sw.request({ type: 'port_stats_request', portNo: OFPP.ANY });
