@@ -3,12 +3,15 @@
 // than one write per message. Bytes are appended to a slab; take() hands out
 // what was appended since the last take() and never touches it again, because
 // the socket may hold it until the kernel has it. A full slab is left to the
-// garbage collector once its writes are done.
+// garbage collector once its writes are done. Slabs start small and double
+// with the traffic: a switch that is sent little holds 4 KB, a busy one 64 KB
+// (more only while one batch needs it).
 
-const SLAB = 64 * 1024;
+const MIN_SLAB = 4 * 1024;
+const MAX_SLAB = 64 * 1024;
 
 export class Outbox {
-  private slab = Buffer.allocUnsafeSlow(SLAB);
+  private slab = Buffer.allocUnsafeSlow(MIN_SLAB);
   private start = 0;
   private end = 0;
 
@@ -32,7 +35,7 @@ export class Outbox {
   /** A fresh slab with the untaken bytes at its start and room for n more. */
   private renew(n: number): void {
     const kept = this.slab.subarray(this.start, this.end);
-    this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB, 2 * (kept.length + n)));
+    this.slab = Buffer.allocUnsafeSlow(Math.max(Math.min(2 * this.slab.length, MAX_SLAB), kept.length + n));
     this.slab.set(kept, 0);
     this.start = 0;
     this.end = kept.length;
