@@ -10,10 +10,14 @@
  * to a port it removed.
  *
  * A received frame is copied into a buffer with room for pushes before the
- * pipeline edits it; each output is sent at once (send() copies), one frame
- * per send. Its virtio-net header travels along: the pipeline keeps partial
- * checksums right (TSOF_PL_CSUM_PARTIAL), and pushes and pops move
- * csum_start and hdr_len by the change in length (they all lie before L4).
+ * pipeline edits it. Each output copies the frame as it is then into the
+ * output port's queue (the pipeline may go on editing it), and the queues are
+ * sent after each received batch, one send() per port: a batch of frames
+ * costs one system call per output port, not one per frame. Frames to one
+ * port leave in the order the pipeline output them. The virtio-net header
+ * travels along: the pipeline keeps partial checksums right
+ * (TSOF_PL_CSUM_PARTIAL), and pushes and pops move csum_start and hdr_len by
+ * the change in length (they all lie before L4).
  */
 #define _GNU_SOURCE
 #include "dp.h"
@@ -38,6 +42,7 @@
 #define GSO_BUF (256u * 1024)
 #define LINK_RETRY_MS 10    /* JavaScript refused a link upcall: try again this soon */
 #define FRAME_BUF (TSOF_PL_HEADROOM + TSOF_MAX_FRAME + TSOF_PL_HEADROOM)
+#define TXQ_BYTES (4u * TSOF_MAX_FRAME) /* a batch of small frames, or four GSO frames */
 
 /* epoll tags of the datapath's own descriptors (ports are tagged with their pointer). */
 enum { EV_CMD = 1, EV_PKTOUT, EV_NETLINK };
@@ -50,6 +55,14 @@ struct cmd {
 	uint32_t a;
 	int result;
 	bool done;
+};
+
+/* Frames queued for a port until the end of the batch (datapath thread only). */
+struct tsof_txq {
+	struct tsof_pkt pkts[TSOF_BATCH];
+	int n;
+	uint32_t used;          /* bytes of buf */
+	uint8_t buf[TXQ_BYTES];
 };
 
 /* A packet-out in the ring (tsof_dp_packet_out). */
@@ -77,6 +90,8 @@ struct tsof_dp {
 	/* Datapath thread only. */
 	struct tsof_port *ports[TSOF_MAX_PORTS];
 	int nports;
+	struct tsof_port *tx_pending[TSOF_MAX_PORTS]; /* ports whose txq holds frames */
+	int ntx_pending;
 	bool link_retry;
 	struct tsof_upcall_packets *up; /* the turn's batch: header and entries */
 	uint8_t *up_data;               /* and its data */
@@ -84,7 +99,7 @@ struct tsof_dp {
 	uint8_t *gso_buf;
 	struct tsof_pkt segs[GSO_SEGS];
 	uint8_t *frame_buf;             /* the frame the pipeline runs on, with room for pushes */
-	uint8_t *fin_buf;               /* a copy to finish a partial checksum on */
+	uint8_t *fin_buf;               /* a copy of a packet-in to finish a partial checksum on */
 	struct virtio_net_hdr cur_vnet; /* the running frame's header as received */
 	uint32_t cur_len;               /* and its length then */
 };
@@ -262,47 +277,69 @@ uint64_t tsof_dp_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * A frame the pipeline hands out, with the running frame's virtio-net header
- * moved by what pushes and pops changed. A partial checksum about to be
- * finished in place is finished on a copy: the pipeline goes on with the frame.
- */
-static struct tsof_pkt out_pkt(struct tsof_dp *dp, const uint8_t *data, uint32_t len, uint32_t in_port, bool plain)
+/* The running frame's virtio-net header, moved by what pushes and pops changed. */
+static struct virtio_net_hdr out_vnet(const struct tsof_dp *dp, uint32_t len)
 {
-	struct tsof_pkt p = { .data = (uint8_t *)data, .len = len, .in_port = in_port, .vnet = dp->cur_vnet };
+	struct virtio_net_hdr v = dp->cur_vnet;
 	int delta = (int)len - (int)dp->cur_len;
 
-	if (p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		p.vnet.csum_start = (uint16_t)(p.vnet.csum_start + delta);
-	if (p.vnet.hdr_len)
-		p.vnet.hdr_len = (uint16_t)(p.vnet.hdr_len + delta);
-	if (plain && (p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && p.vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-		memcpy(dp->fin_buf, data, len);
-		p.data = dp->fin_buf;
+	if (v.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		v.csum_start = (uint16_t)(v.csum_start + delta);
+	if (v.hdr_len)
+		v.hdr_len = (uint16_t)(v.hdr_len + delta);
+	return v;
+}
+
+/* Sends what the batch queued, port by port. */
+static void flush_tx(struct tsof_dp *dp)
+{
+	for (int i = 0; i < dp->ntx_pending; i++) {
+		struct tsof_port *p = dp->tx_pending[i];
+
+		output(dp, p, p->txq->pkts, p->txq->n);
+		p->txq->n = 0;
+		p->txq->used = 0;
 	}
-	return p;
+	dp->ntx_pending = 0;
 }
 
 static void pl_output(void *ctx, uint32_t port, uint32_t queue_id, const struct tsof_pl_frame *f)
 {
 	struct tsof_dp *dp = ctx;
 	struct tsof_port *out = find_port(dp, port);
-	struct tsof_pkt p;
+	struct tsof_txq *q;
 
 	(void)queue_id;
 	if (!out) {
 		TSOF_STAT_ADD(dp->stats.no_port, 1);
 		return;
 	}
-	p = out_pkt(dp, f->data, f->len, f->in_port, !out->vnet);
-	output(dp, out, &p, 1);
+	q = out->txq;
+	if (q->n == TSOF_BATCH || q->used + f->len > TXQ_BYTES) {
+		output(dp, out, q->pkts, q->n);
+		q->n = 0;
+		q->used = 0;
+	}
+	if (!q->n)
+		dp->tx_pending[dp->ntx_pending++] = out;
+	memcpy(q->buf + q->used, f->data, f->len);
+	q->pkts[q->n++] = (struct tsof_pkt){
+		.data = q->buf + q->used, .len = f->len, .in_port = f->in_port, .vnet = out_vnet(dp, f->len),
+	};
+	q->used += f->len;
 }
 
+/* A partial checksum is finished on a copy: the pipeline goes on with the frame. */
 static void pl_packet_in(void *ctx, const struct tsof_packet_in *pin)
 {
 	struct tsof_dp *dp = ctx;
-	struct tsof_pkt p = out_pkt(dp, pin->data, pin->len, pin->in_port, true);
+	struct tsof_pkt p = { .data = (uint8_t *)pin->data, .len = pin->len, .in_port = pin->in_port,
+			      .vnet = out_vnet(dp, pin->len) };
 
+	if ((p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && p.vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		memcpy(dp->fin_buf, pin->data, pin->len);
+		p.data = dp->fin_buf;
+	}
 	deliver_plain(dp, &p, 1, upcall_sink, (void *)pin);
 }
 
@@ -353,6 +390,7 @@ static void rx_port(struct tsof_dp *dp, struct tsof_port *p)
 			else
 				run_pipeline(dp, &pkts[i], NULL, now);
 		}
+		flush_tx(dp);
 		p->ops->done(p);
 		if (!n)
 			break;
@@ -403,6 +441,7 @@ static void packet_outs(struct tsof_dp *dp)
 			TSOF_STAT_ADD(dp->stats.no_port, 1);
 		pktout_free(po);
 	}
+	flush_tx(dp);
 }
 
 /* --- commands --- */
@@ -523,6 +562,13 @@ static int watch(struct tsof_dp *dp, int fd, uint64_t tag)
 	return epoll_ctl(dp->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* A port the datapath added (and gave a queue). */
+static void port_destroy(struct tsof_port *p)
+{
+	free(p->txq);
+	p->ops->destroy(p);
+}
+
 static void close_fd(int fd)
 {
 	if (fd >= 0)
@@ -532,7 +578,7 @@ static void close_fd(int fd)
 static void dp_free(struct tsof_dp *dp)
 {
 	for (int i = 0; i < dp->nports; i++)
-		dp->ports[i]->ops->destroy(dp->ports[i]);
+		port_destroy(dp->ports[i]);
 	close_fd(dp->epfd);
 	close_fd(dp->cmd_fd);
 	close_fd(dp->pktout_fd);
@@ -634,11 +680,18 @@ int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p)
 	int r;
 
 	p->link_reported = atomic_load(&p->link);
+	p->txq = calloc(1, sizeof(*p->txq));
+	if (!p->txq)
+		return -ENOMEM;
 	r = command(dp, &c);
 	if (r == 0 && tsof_pipeline_port_set(dp->pl, p->port_no, 0, 0) != 0) {
 		c = (struct cmd){ .op = CMD_DEL, .a = p->port_no };
 		command(dp, &c);
-		return -ENOMEM;
+		r = -ENOMEM;
+	}
+	if (r < 0) {
+		free(p->txq);
+		p->txq = NULL;
 	}
 	return r;
 }
@@ -650,7 +703,7 @@ int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no)
 
 	if (r == 0) {
 		tsof_pipeline_port_del(dp->pl, port_no);
-		c.port->ops->destroy(c.port);
+		port_destroy(c.port);
 	}
 	return r;
 }

@@ -70,6 +70,7 @@ struct tsof_port_stats {
 #define TSOF_LINK_LIVE (TSOF_LINK_ADMIN_UP | TSOF_LINK_CARRIER)
 
 struct tsof_port;
+struct tsof_txq;
 
 struct tsof_port_ops {
 	const char *kind; /* "afpacket", "memory" */
@@ -93,8 +94,9 @@ struct tsof_port {
 	_Atomic uint32_t link; /* TSOF_LINK_* */
 	struct tsof_port_stats stats;
 
-	/* The link state last reported to JavaScript (dp.c). */
+	/* The link state last reported to JavaScript, and frames queued to send (dp.c). */
 	uint32_t link_reported;
+	struct tsof_txq *txq;
 };
 
 /*

@@ -15,6 +15,7 @@ declare -A PEERS=(
   [iputils-ping]=/usr/bin/ping
   [iperf3]=/usr/bin/iperf3
   [netsniff-ng]=/usr/sbin/trafgen
+  [ethtool]=/usr/sbin/ethtool
 )
 
 wanted=("$@")
