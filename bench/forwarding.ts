@@ -299,3 +299,5 @@ if (opt.only !== 'udp') {
   const res = await rounds([tsof, ovs, ovsTxOff, bridge], tcp);
   table('One iperf3 TCP stream h1 -> h2, flows "ports": Gbit/s', 'Gbit/s', res, 2);
 }
+// The datapath's upcall channel keeps the event loop alive: exit, which cleans up.
+process.exit(0);

@@ -143,7 +143,7 @@ const struct tsof_cls_rule *tsof_cls_lookup(const struct tsof_cls *cls, const st
  * the version that made its latest change visible). So a flow change
  * invalidates the table's entries without touching the cache.
  */
-#define TSOF_EMC_SIZE 4096  /* entries, a power of two; two candidate slots per key */
+#define TSOF_EMC_SIZE 8192  /* entries (as Open vSwitch's), a power of two; two candidate slots per key */
 
 struct tsof_emc_entry {
 	struct tsof_flow_key key;
