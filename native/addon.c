@@ -10,7 +10,10 @@
  * Flow, group and meter mods and packet-outs take the whole OpenFlow message
  * as the codec encodes it and return 0 or the OpenFlow error for the
  * controller, (type << 16 | code); the pipeline applies each change
- * atomically for the datapath thread.
+ * atomically for the datapath thread. Statistics come back as multipart reply
+ * bodies (entries in wire format, back to back). Flows a control call removed
+ * (a delete, expire()) wait in the datapath until takeRemoved() hands them
+ * over, as one ArrayBuffer of struct tsof_removed_flow records.
  *
  * Upcalls arrive through a threadsafe function: callback(1, arrayBuffer) for a
  * batch of packet-ins (struct tsof_upcall_packets, given to JavaScript without a
@@ -34,6 +37,10 @@
 #define PACKET_OUT_FIXED 24     /* ofp_packet_out before its actions */
 #define FLOW_STATS_REQ_FIXED 48 /* multipart header and ofp_flow_stats_request before its match */
 #define FLOW_STATS_FIXED 48     /* ofp_flow_stats before its match */
+#define COUNTED_FIXED 40        /* ofp_group_stats and ofp_meter_stats before their counter pairs */
+#define DESC_FIXED 8            /* ofp_group_desc and ofp_meter_config before their lists */
+#define COUNTER_PAIR 16         /* ofp_bucket_counter, ofp_meter_band_stats */
+enum { OFPMP_GROUP = 6, OFPMP_GROUP_DESC = 7, OFPMP_METER = 9, OFPMP_METER_CONFIG = 10 };
 #define OFP_NO_BUFFER 0xffffffffu
 enum { OFPBRC_BUFFER_UNKNOWN = 8, OFPBRC_BAD_PORT = 11 };
 
@@ -155,7 +162,7 @@ static struct handle *get_handle(napi_env env, napi_value v)
 static bool get_u32(napi_env env, napi_value v, uint32_t *out)
 {
 	if (napi_get_value_uint32(env, v, out) != napi_ok) {
-		napi_throw_type_error(env, NULL, "expected a port number");
+		napi_throw_type_error(env, NULL, "expected an unsigned 32-bit integer");
 		return false;
 	}
 	return true;
@@ -187,6 +194,19 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
 	}
 	*h = get_handle(env, argv[0]);
 	return *h && (!port || get_u32(env, argv[1], port));
+}
+
+/* Reads (handle, n unsigned 32-bit integers) into h and v[0..n), n < 4. */
+static bool get_u32_args(napi_env env, napi_callback_info info, struct handle **h, uint32_t *v, size_t n)
+{
+	napi_value argv[4];
+
+	if (!get_args(env, info, n + 1, argv, h, NULL))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!get_u32(env, argv[i + 1], &v[i]))
+			return false;
+	return true;
 }
 
 static struct tsof_port *memory_port(napi_env env, struct handle *h, uint32_t port_no)
@@ -541,43 +561,77 @@ static void wr64(uint8_t *p, uint64_t v)
 	wr32(p + 4, v);
 }
 
-/* The reply body being built: ofp_flow_stats entries, back to back. */
-struct flow_stats_buf {
+static void wr_duration(uint8_t *p, uint64_t ns)
+{
+	wr32(p, ns / 1000000000u);
+	wr32(p + 4, ns % 1000000000u);
+}
+
+/* A multipart reply body being built: entries back to back. */
+struct body {
 	uint8_t *p;
 	size_t len, cap;
-	bool failed;
+	int err; /* 0, -ENOMEM, or -EOVERFLOW: an entry longer than its 16-bit length */
 };
 
-static void add_flow_stats(void *arg, const struct tsof_flow_stats *fs)
+/* A zeroed entry of n bytes at the end of b; NULL once something failed. */
+static uint8_t *body_entry(struct body *b, size_t n)
 {
-	struct flow_stats_buf *b = arg;
-	size_t match_len = (fs->match_len + 7) & ~(size_t)7;
-	size_t n = FLOW_STATS_FIXED + match_len + fs->insts_len;
 	uint8_t *e;
 
-	if (b->failed)
-		return;
-	if (n > 0xffff) { /* cannot be: the flow mod it came from fitted in a message */
-		b->failed = true;
-		return;
+	if (b->err)
+		return NULL;
+	if (n > 0xffff) {
+		b->err = -EOVERFLOW;
+		return NULL;
 	}
 	if (b->len + n > b->cap) {
 		size_t cap = (b->len + n) * 2;
 		uint8_t *p = realloc(b->p, cap);
 
 		if (!p) {
-			b->failed = true;
-			return;
+			b->err = -ENOMEM;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
 	e = b->p + b->len;
 	memset(e, 0, n);
-	wr16(e, n);
+	b->len += n;
+	return e;
+}
+
+/* The body as a Uint8Array (a copy); frees it. Throws if building it failed. */
+static napi_value body_value(napi_env env, struct body *b, const char *what)
+{
+	napi_value ab, arr;
+	void *data;
+	napi_status s;
+
+	if (b->err) {
+		free(b->p);
+		return throw_errno(env, -b->err, what);
+	}
+	s = napi_create_arraybuffer(env, b->len, &data, &ab);
+	if (s == napi_ok && b->len)
+		memcpy(data, b->p, b->len);
+	free(b->p);
+	CHECK(env, s);
+	CHECK(env, napi_create_typedarray(env, napi_uint8_array, b->len, ab, 0, &arr));
+	return arr;
+}
+
+static void add_flow_stats(void *arg, const struct tsof_flow_stats *fs)
+{
+	size_t match_len = (fs->match_len + 7) & ~(size_t)7;
+	uint8_t *e = body_entry(arg, FLOW_STATS_FIXED + match_len + fs->insts_len);
+
+	if (!e)
+		return;
+	wr16(e, FLOW_STATS_FIXED + match_len + fs->insts_len);
 	e[2] = fs->table_id;
-	wr32(e + 4, fs->duration_ns / 1000000000u);
-	wr32(e + 8, fs->duration_ns % 1000000000u);
+	wr_duration(e + 4, fs->duration_ns);
 	wr16(e + 12, fs->priority);
 	wr16(e + 14, fs->idle_timeout);
 	wr16(e + 16, fs->hard_timeout);
@@ -587,7 +641,81 @@ static void add_flow_stats(void *arg, const struct tsof_flow_stats *fs)
 	wr64(e + 40, fs->bytes);
 	memcpy(e + FLOW_STATS_FIXED, fs->match, fs->match_len);
 	memcpy(e + FLOW_STATS_FIXED + match_len, fs->insts, fs->insts_len);
-	b->len += n;
+}
+
+/*
+ * ofp_group_stats and ofp_meter_stats share their layout from offset 16: packet
+ * and byte counts, duration, then a counter pair per bucket or band. The
+ * entry's 16-bit length is at len_at; the caller writes the rest.
+ */
+static uint8_t *add_counted(void *arg, size_t len_at, uint64_t packets, uint64_t bytes, uint64_t duration_ns,
+			    const uint64_t *each_packets, const uint64_t *each_bytes, uint32_t n)
+{
+	size_t len = COUNTED_FIXED + (size_t)n * COUNTER_PAIR;
+	uint8_t *e = body_entry(arg, len);
+
+	if (!e)
+		return NULL;
+	wr16(e + len_at, len);
+	wr64(e + 16, packets);
+	wr64(e + 24, bytes);
+	wr_duration(e + 32, duration_ns);
+	for (uint32_t i = 0; i < n; i++) {
+		wr64(e + COUNTED_FIXED + i * COUNTER_PAIR, each_packets[i]);
+		wr64(e + COUNTED_FIXED + i * COUNTER_PAIR + 8, each_bytes[i]);
+	}
+	return e;
+}
+
+/* ofp_group_desc and ofp_meter_config: length, two bytes the caller writes, the id, the list as added. */
+static uint8_t *add_desc(void *arg, uint32_t id, const uint8_t *list, size_t len)
+{
+	uint8_t *e = body_entry(arg, DESC_FIXED + len);
+
+	if (!e)
+		return NULL;
+	wr16(e, DESC_FIXED + len);
+	wr32(e + 4, id);
+	memcpy(e + DESC_FIXED, list, len);
+	return e;
+}
+
+static void add_group_stats(void *arg, const struct tsof_group_stats *gs)
+{
+	uint8_t *e = add_counted(arg, 0, gs->packets, gs->bytes, gs->duration_ns, gs->bucket_packets,
+				 gs->bucket_bytes, gs->n_buckets);
+
+	if (!e)
+		return;
+	wr32(e + 4, gs->group_id);
+	wr32(e + 8, gs->ref_count);
+}
+
+static void add_group_desc(void *arg, const struct tsof_group_stats *gs)
+{
+	uint8_t *e = add_desc(arg, gs->group_id, gs->buckets, gs->buckets_len);
+
+	if (e)
+		e[2] = gs->type;
+}
+
+static void add_meter_stats(void *arg, const struct tsof_meter_stats_reply *ms)
+{
+	uint8_t *e = add_counted(arg, 4, ms->packets, ms->bytes, ms->duration_ns, ms->band_packets,
+				 ms->band_bytes, ms->n_bands);
+
+	if (!e)
+		return;
+	wr32(e, ms->meter_id);
+	wr32(e + 12, ms->flow_count);
+}
+
+static void add_meter_config(void *arg, const struct tsof_meter_stats_reply *ms)
+{
+	uint8_t *e = add_desc(arg, ms->meter_id, ms->bands, ms->bands_len);
+
+	if (e)
+		wr16(e + 2, ms->flags);
 }
 
 /*
@@ -600,9 +728,7 @@ static napi_value js_flow_stats(napi_env env, napi_callback_info info)
 	struct handle *h;
 	uint8_t *msg;
 	size_t len;
-	struct flow_stats_buf b = { 0 };
-	napi_value ab, arr;
-	void *data;
+	struct body b = { 0 };
 	int r;
 
 	if (!get_message(env, info, &h, &msg, &len))
@@ -619,19 +745,123 @@ static napi_value js_flow_stats(napi_env env, napi_callback_info info)
 		};
 		r = tsof_pipeline_flow_stats(tsof_dp_pipeline(h->dp), &f, tsof_dp_now(), add_flow_stats, &b);
 	}
-	if (r != 0 || b.failed) {
+	if (r != 0) {
 		free(b.p);
-		return mod_result(env, h, b.failed ? -1 : r);
+		return mod_result(env, h, r);
 	}
-	if (napi_create_arraybuffer(env, b.len, &data, &ab) != napi_ok) {
-		free(b.p);
-		return throw_errno(env, ENOMEM, "flow stats");
+	return body_value(env, &b, "flow stats");
+}
+
+/*
+ * statsBody(handle, OFPMP_GROUP | OFPMP_GROUP_DESC | OFPMP_METER |
+ * OFPMP_METER_CONFIG, id) -> Uint8Array: the entries for group or meter id
+ * (OFPG_ALL, OFPM_ALL: every one; none for an unknown id), a reply's body.
+ */
+static napi_value js_stats_body(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint32_t a[2]; /* kind, id */
+	struct body b = { 0 };
+	struct tsof_pipeline *pl;
+	uint32_t id;
+	uint64_t now = tsof_dp_now();
+
+	if (!get_u32_args(env, info, &h, a, 2))
+		return NULL;
+	pl = tsof_dp_pipeline(h->dp);
+	id = a[1];
+	switch (a[0]) {
+	case OFPMP_GROUP:
+		tsof_pipeline_group_stats(pl, id, now, add_group_stats, &b);
+		break;
+	case OFPMP_GROUP_DESC:
+		tsof_pipeline_group_stats(pl, id, now, add_group_desc, &b);
+		break;
+	case OFPMP_METER:
+		tsof_pipeline_meter_stats(pl, id, now, add_meter_stats, &b);
+		break;
+	case OFPMP_METER_CONFIG:
+		tsof_pipeline_meter_stats(pl, id, now, add_meter_config, &b);
+		break;
+	default:
+		napi_throw_range_error(env, NULL, "not a group or meter multipart type");
+		return NULL;
 	}
-	if (b.len)
-		memcpy(data, b.p, b.len);
-	free(b.p);
-	CHECK(env, napi_create_typedarray(env, napi_uint8_array, b.len, ab, 0, &arr));
-	return arr;
+	return body_value(env, &b, "group or meter stats");
+}
+
+/* expire(handle) -> number of flows removed by their idle or hard timeout. */
+static napi_value js_expire(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], v;
+	struct handle *h;
+	unsigned n;
+
+	if (!get_args(env, info, 1, argv, &h, NULL))
+		return NULL;
+	n = tsof_pipeline_expire(tsof_dp_pipeline(h->dp), tsof_dp_now());
+	tsof_pipeline_reclaim(tsof_dp_pipeline(h->dp));
+	CHECK(env, napi_create_uint32(env, n, &v));
+	return v;
+}
+
+/* takeRemoved(handle) -> ArrayBuffer of struct tsof_removed_flow records, or undefined */
+static napi_value js_take_removed(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], ab;
+	struct handle *h;
+	size_t len;
+	void *recs;
+
+	if (!get_args(env, info, 1, argv, &h, NULL))
+		return NULL;
+	recs = tsof_dp_take_removed(h->dp, &len);
+	if (!recs)
+		return undefined_value(env);
+	if (napi_create_external_arraybuffer(env, recs, len, free_item, NULL, &ab) != napi_ok) {
+		free(recs);
+		return throw_errno(env, ENOMEM, "flow removed");
+	}
+	return ab;
+}
+
+/* portConfig(handle, port, OFPPC_* config) */
+static napi_value js_port_config(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint32_t a[2]; /* port, config */
+
+	if (!get_u32_args(env, info, &h, a, 2))
+		return NULL;
+	return result(env, tsof_dp_port_config(h->dp, a[0], a[1]), "port config");
+}
+
+/* setConfig(handle, flags, missSendLen): OFPT_SET_CONFIG */
+static napi_value js_set_config(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint32_t a[2]; /* flags, miss_send_len */
+
+	if (!get_u32_args(env, info, &h, a, 2))
+		return NULL;
+	if (a[0] > 0xffff || a[1] > 0xffff) {
+		napi_throw_range_error(env, NULL, "flags and miss_send_len are 16-bit");
+		return NULL;
+	}
+	tsof_pipeline_set_config(tsof_dp_pipeline(h->dp), (uint16_t)a[0], (uint16_t)a[1]);
+	return undefined_value(env);
+}
+
+/* setMacAging(handle, seconds): how long NORMAL remembers an address */
+static napi_value js_set_mac_aging(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint32_t seconds;
+
+	if (!get_u32_args(env, info, &h, &seconds, 1))
+		return NULL;
+	tsof_pipeline_set_mac_aging(tsof_dp_pipeline(h->dp), seconds);
+	return undefined_value(env);
 }
 
 /* tableStats(handle, tableId) -> BigUint64Array [active flows, lookups, matched] */
@@ -736,7 +966,7 @@ static napi_value js_port_stats(napi_env env, napi_callback_info info)
 }
 
 /* stats(handle) -> BigUint64Array [upcall packets, batches, dropped, no port, offload errors,
- * then struct tsof_pl_thread_stats in order] */
+ * removed lost, then struct tsof_pl_thread_stats in order] */
 static napi_value js_stats(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
@@ -752,7 +982,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 		uint64_t v[] = {
 			TSOF_STAT_GET(s->upcall_packets), TSOF_STAT_GET(s->upcall_batches),
 			TSOF_STAT_GET(s->upcall_dropped), TSOF_STAT_GET(s->no_port),
-			TSOF_STAT_GET(s->offload_errors),
+			TSOF_STAT_GET(s->offload_errors), TSOF_STAT_GET(s->removed_lost),
 			p.packets, p.emc_hits, p.cls_lookups, p.table_misses, p.invalid_ttl, p.meter_drops,
 			p.dropped, p.outputs, p.packet_ins,
 		};
@@ -778,6 +1008,12 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "executePacketOut", js_execute_packet_out },
 		{ "flowStats", js_flow_stats },
 		{ "tableStats", js_table_stats },
+		{ "statsBody", js_stats_body },
+		{ "expire", js_expire },
+		{ "takeRemoved", js_take_removed },
+		{ "portConfig", js_port_config },
+		{ "setConfig", js_set_config },
+		{ "setMacAging", js_set_mac_aging },
 		{ "inject", js_inject },
 		{ "take", js_take },
 		{ "portStats", js_port_stats },

@@ -85,6 +85,11 @@ struct tsof_dp {
 	pthread_cond_t cond;
 	struct cmd *pending;
 
+	/* Control side: flow-removed records not yet taken (tsof_removed_flow). */
+	pthread_mutex_t removed_lock;
+	uint8_t *removed;
+	size_t removed_len, removed_cap;
+
 	struct tsof_ring pktout;
 
 	/* Datapath thread only. */
@@ -343,13 +348,37 @@ static void pl_packet_in(void *ctx, const struct tsof_packet_in *pin)
 	deliver_plain(dp, &p, 1, upcall_sink, (void *)pin);
 }
 
-/* Fast-failover liveness from the link state netlink reports. */
-static bool pl_port_live(void *ctx, uint32_t port)
+/* Control side, under the pipeline's lock: a record for tsof_dp_take_removed(). */
+static void pl_flow_removed(void *arg, const struct tsof_flow_removed *fr)
 {
-	struct tsof_port *p = find_port(ctx, port);
+	struct tsof_dp *dp = arg;
+	size_t size = sizeof(struct tsof_removed_flow) + ((fr->match_len + 7) & ~(size_t)7);
+	struct tsof_removed_flow *r;
 
-	return p && (atomic_load_explicit(&p->link, memory_order_relaxed) & (TSOF_LINK_LIVE | TSOF_LINK_GONE)) ==
-			    TSOF_LINK_LIVE;
+	pthread_mutex_lock(&dp->removed_lock);
+	if (dp->removed_len + size > dp->removed_cap) {
+		size_t cap = (dp->removed_len + size) * 2;
+		uint8_t *b = realloc(dp->removed, cap);
+
+		if (!b) {
+			pthread_mutex_unlock(&dp->removed_lock);
+			TSOF_STAT_ADD(dp->stats.removed_lost, 1);
+			return;
+		}
+		dp->removed = b;
+		dp->removed_cap = cap;
+	}
+	r = (struct tsof_removed_flow *)(dp->removed + dp->removed_len);
+	*r = (struct tsof_removed_flow){
+		.size = (uint32_t)size, .match_len = (uint32_t)fr->match_len, .table_id = fr->table_id,
+		.reason = fr->reason, .priority = fr->priority, .idle_timeout = fr->idle_timeout,
+		.hard_timeout = fr->hard_timeout, .cookie = fr->cookie, .packets = fr->packets,
+		.bytes = fr->bytes, .duration_ns = fr->duration_ns,
+	};
+	memset(r->match, 0, size - sizeof(*r));
+	memcpy(r->match, fr->match, fr->match_len);
+	dp->removed_len += size;
+	pthread_mutex_unlock(&dp->removed_lock);
 }
 
 /* Runs pkt through the tables, or through acts (a packet-out), on a copy with room for pushes. */
@@ -593,6 +622,8 @@ static void dp_free(struct tsof_dp *dp)
 		tsof_pipeline_free(dp->pl);
 	pthread_mutex_destroy(&dp->lock);
 	pthread_cond_destroy(&dp->cond);
+	pthread_mutex_destroy(&dp->removed_lock);
+	free(dp->removed);
 	free(dp->up);
 	free(dp->up_data);
 	free(dp->gso_buf);
@@ -603,10 +634,12 @@ static void dp_free(struct tsof_dp *dp)
 
 struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t errlen)
 {
-	static const struct tsof_pipeline_ops ops = {
-		.output = pl_output, .packet_in = pl_packet_in, .port_live = pl_port_live,
-	};
 	struct tsof_dp *dp = calloc(1, sizeof(*dp));
+	/* No port_live: fast-failover goes by the pipeline's port table, which
+	 * has the config and the link state (tsof_dp_port_config). */
+	const struct tsof_pipeline_ops ops = {
+		.output = pl_output, .packet_in = pl_packet_in, .flow_removed = pl_flow_removed, .arg = dp,
+	};
 	sigset_t all, old;
 	const char *failed = NULL;
 	int e;
@@ -621,6 +654,7 @@ struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t e
 	dp->epfd = dp->cmd_fd = dp->pktout_fd = dp->nl_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
+	pthread_mutex_init(&dp->removed_lock, NULL);
 	dp->up = calloc(1, sizeof(*dp->up) + TSOF_UPCALL_MAX * sizeof(dp->up->pkt[0]));
 	dp->up_data = malloc(TSOF_UPCALL_BYTES);
 	dp->gso_buf = malloc(GSO_BUF);
@@ -673,6 +707,27 @@ void tsof_dp_destroy(struct tsof_dp *dp)
 	dp_free(dp);
 }
 
+/*
+ * The pipeline's view of a port: the controller's config, and LINK_DOWN unless
+ * the link is up with carrier. The pipeline's port table says how to treat the
+ * port and nothing reads it back, so it gets the effects as well: a port that
+ * is PORT_DOWN is not used by OpenFlow at all (OpenFlow 1.3.5, 7.2.1), so it
+ * receives nothing either (NO_RECV), and nothing is sent to a port whose link
+ * is down (NO_FWD: FLOOD, ALL and NORMAL skip it, and an output to it counts a
+ * drop).
+ */
+static int pipeline_port(struct tsof_dp *dp, const struct tsof_port *p, uint32_t config)
+{
+	uint32_t link = atomic_load_explicit(&p->link, memory_order_relaxed);
+	bool down = (link & (TSOF_LINK_LIVE | TSOF_LINK_GONE)) != TSOF_LINK_LIVE;
+
+	if (config & TSOF_OFPPC_PORT_DOWN)
+		config |= TSOF_OFPPC_NO_RECV;
+	if (down)
+		config |= TSOF_OFPPC_NO_FWD;
+	return tsof_pipeline_port_set(dp->pl, p->port_no, config, down ? TSOF_OFPPS_LINK_DOWN : 0);
+}
+
 /* The pipeline's port table (FLOOD, ALL, outputs) follows the datapath's ports. */
 int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p)
 {
@@ -684,7 +739,7 @@ int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p)
 	if (!p->txq)
 		return -ENOMEM;
 	r = command(dp, &c);
-	if (r == 0 && tsof_pipeline_port_set(dp->pl, p->port_no, 0, 0) != 0) {
+	if (r == 0 && pipeline_port(dp, p, 0) != 0) {
 		c = (struct cmd){ .op = CMD_DEL, .a = p->port_no };
 		command(dp, &c);
 		r = -ENOMEM;
@@ -713,6 +768,28 @@ void tsof_dp_poll_stats(struct tsof_dp *dp)
 	struct cmd c = { .op = CMD_STATS };
 
 	command(dp, &c);
+}
+
+int tsof_dp_port_config(struct tsof_dp *dp, uint32_t port_no, uint32_t config)
+{
+	const struct tsof_port *p = find_port(dp, port_no);
+
+	if (!p)
+		return -ENOENT;
+	return pipeline_port(dp, p, config) ? -ENOMEM : 0;
+}
+
+void *tsof_dp_take_removed(struct tsof_dp *dp, size_t *len)
+{
+	void *b;
+
+	pthread_mutex_lock(&dp->removed_lock);
+	b = dp->removed;
+	*len = dp->removed_len;
+	dp->removed = NULL;
+	dp->removed_len = dp->removed_cap = 0;
+	pthread_mutex_unlock(&dp->removed_lock);
+	return b;
 }
 
 struct tsof_port *tsof_dp_port(struct tsof_dp *dp, uint32_t port_no)

@@ -8,10 +8,15 @@
  *
  * JavaScript's thread never touches a port's rings. It sends commands
  * (add/remove a port) that the datapath thread applies between two batches
- * while the caller waits. Flow, group and meter changes go straight to the
- * pipeline (tsof_dp_pipeline()), which makes each one atomic for the packets.
- * Frames from JavaScript (packet-out, memory port input) go through
- * single-producer single-consumer rings.
+ * while the caller waits. Flow, group and meter changes, flow expiry and port
+ * config go straight to the pipeline (tsof_dp_pipeline()), which makes each
+ * one atomic for the packets; they take the pipeline's lock and may allocate,
+ * so the datapath thread never makes them. Frames from JavaScript (packet-out,
+ * memory port input) go through single-producer single-consumer rings.
+ *
+ * Flows the pipeline removes (timeouts, deletes, group and meter deletes) are
+ * reported during the control call that removed them and collected as struct
+ * tsof_removed_flow records for tsof_dp_take_removed().
  *
  * Upcalls reach JavaScript through `fn` (in the addon, a threadsafe function),
  * one malloc'd item per call, which the receiver frees:
@@ -52,12 +57,28 @@ struct tsof_upcall_link {
 	uint32_t kind, port_no, link;
 };
 
+/*
+ * A flow that left its table, as the pipeline reported it (only flows added
+ * with OFPFF_SEND_FLOW_REM are): what OFPT_FLOW_REMOVED carries, then its
+ * ofp_match as added, padded to 8 bytes. Records lie back to back; host
+ * order, 8-byte aligned (JavaScript reads them as a Uint32Array and a
+ * BigUint64Array).
+ */
+struct tsof_removed_flow {
+	uint32_t size;          /* of the record, match and padding included */
+	uint32_t match_len;
+	uint32_t table_id, reason, priority, idle_timeout, hard_timeout, reserved;
+	uint64_t cookie, packets, bytes, duration_ns;
+	uint8_t match[];
+};
+
 struct tsof_dp_stats {
 	_Atomic uint64_t upcall_packets;  /* packets delivered to fn */
 	_Atomic uint64_t upcall_batches;
 	_Atomic uint64_t upcall_dropped;  /* refused by fn, or too big for a batch */
 	_Atomic uint64_t no_port;         /* output to a port being removed */
 	_Atomic uint64_t offload_errors;  /* checksum or GSO that could not be finished in software */
+	_Atomic uint64_t removed_lost;    /* flow-removed records lost: out of memory */
 };
 
 /* Delivers an upcall item; false if it cannot take it now (the caller frees it). */
@@ -75,6 +96,17 @@ int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p);
 int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no);
 /* Adds the drops only the kernel counts into every port's counters. */
 void tsof_dp_poll_stats(struct tsof_dp *dp);
+/*
+ * Control side: gives the pipeline a port's OFPPC_* config, with its link
+ * state as OFPPS_LINK_DOWN (call again when the link changes). 0, -ENOENT or
+ * -ENOMEM.
+ */
+int tsof_dp_port_config(struct tsof_dp *dp, uint32_t port_no, uint32_t config);
+/*
+ * The struct tsof_removed_flow records collected since the last call, in a
+ * malloc'd buffer the caller frees (*len bytes), or NULL when there are none.
+ */
+void *tsof_dp_take_removed(struct tsof_dp *dp, size_t *len);
 
 /* The port with this number, for the JavaScript thread (valid until it removes it). */
 struct tsof_port *tsof_dp_port(struct tsof_dp *dp, uint32_t port_no);

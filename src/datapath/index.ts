@@ -3,10 +3,12 @@
 // drives it through the Datapath interface: it adds ports (Linux interfaces
 // over AF_PACKET rings, or memory ports for tests), hands over the flow, group
 // and meter mods and packet-outs the controller sent (as wire messages; the C
-// pipeline checks them and returns the OpenFlow error), reads counters, and
-// receives upcalls: packet-ins in batches ('packet_in') and link changes from
-// rtnetlink ('port_status'). docs/native-ports.md describes the ports,
-// docs/native.md the pipeline.
+// pipeline checks them and returns the OpenFlow error), sets port config
+// (port-mod) and the switch config, reads counters and statistics (multipart
+// reply bodies), and receives events: packet-ins in batches ('packet_in'),
+// link changes from rtnetlink ('port_status') and removed flows
+// ('flow_removed', by timeout or by a mod). docs/native-ports.md describes the
+// ports, docs/native.md the pipeline.
 //
 // Invariants:
 // - No packet is handled on Node's event loop. JavaScript gets upcalls in
@@ -20,6 +22,11 @@
 //   destination that takes plain frames (JavaScript, a memory port without
 //   vnet) it is finished in software first. VLAN tags the kernel stripped are
 //   put back before anything sees the frame.
+// - Control calls (mods, port-mod, statistics, flow expiry once a second) run
+//   on Node's thread, never on the datapath thread: they take the pipeline's
+//   lock and may allocate. A link change is in the pipeline's port table
+//   before 'port_status' is emitted; a flow a mod removes is reported before
+//   the mod returns.
 // - Counters are u64 (bigint), exact per counter; drops are counted, never silent.
 
 export { NativeDatapath } from './native.ts';

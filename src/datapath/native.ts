@@ -1,25 +1,30 @@
 // The native datapath: the addon built from native/ by binding.gyp, behind the
-// Datapath interface. This file only converts: arguments to what addon.c
+// Datapath interface. This file mostly converts: arguments to what addon.c
 // expects, upcall batches (one ArrayBuffer laid out as struct
-// tsof_upcall_packets in native/dp.h) to PacketIn views, counters to bigint
-// fields, error numbers to OpenFlowError.
+// tsof_upcall_packets in native/dp.h) to PacketIn views, removed-flow records
+// (struct tsof_removed_flow) to 'flow_removed' events, counters to bigint
+// fields, error numbers to OpenFlowError. It also keeps what belongs to the
+// control side: each port's OpenFlow config (port-mod), given to the pipeline
+// again with every link change, and the timer that expires flows.
 
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
-import type {
-  Datapath,
-  DatapathEvents,
-  DatapathStats,
-  LinkState,
-  OpenFlowError,
-  OutFrame,
-  PacketIn,
-  PortInfo,
-  PortSpec,
-  PortStats,
-  TableStats,
-  VnetHeader,
+import {
+  PORT_CONFIG,
+  type Datapath,
+  type DatapathEvents,
+  type DatapathStats,
+  type FlowRemoved,
+  type LinkState,
+  type OpenFlowError,
+  type OutFrame,
+  type PacketIn,
+  type PortInfo,
+  type PortSpec,
+  type PortStats,
+  type TableStats,
+  type VnetHeader,
 } from './types.ts';
 
 type Handle = { readonly __brand: 'tsof datapath handle' };
@@ -38,6 +43,12 @@ interface Addon {
   packetOut(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
   flowStats(h: Handle, request: Uint8Array): Uint8Array | number;
   tableStats(h: Handle, tableId: number): BigUint64Array;
+  statsBody(h: Handle, ofpmp: number, id: number): Uint8Array;
+  expire(h: Handle): number;
+  takeRemoved(h: Handle): ArrayBuffer | undefined;
+  portConfig(h: Handle, port: number, config: number): void;
+  setConfig(h: Handle, flags: number, missSendLen: number): void;
+  setMacAging(h: Handle, seconds: number): void;
   inject(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
   take(h: Handle, port: number): Uint8Array[];
   portStats(h: Handle, port: number): BigUint64Array;
@@ -63,6 +74,7 @@ const UPCALL_PACKETS = 1;
 const UPCALL_LINK = 2;
 const UPCALL_HEADER_WORDS = 4;
 const UPCALL_ENTRY_WORDS = 14; // struct tsof_upcall_pkt: 8 u32, then 3 u64
+const REMOVED_HEADER = 64; // struct tsof_removed_flow: 8 u32, then 4 u64
 // native/port.h TSOF_LINK_*
 const LINK_ADMIN_UP = 1;
 const LINK_CARRIER = 2;
@@ -129,6 +141,47 @@ function packetBatch(ab: ArrayBuffer): PacketIn[] {
   return batch;
 }
 
+const NS_PER_SEC = 1_000_000_000n;
+
+function removedFlows(ab: ArrayBuffer): FlowRemoved[] {
+  const w = new Uint32Array(ab);
+  const q = new BigUint64Array(ab);
+  const flows: FlowRemoved[] = [];
+  for (let at = 0; at < ab.byteLength; at += w[at / 4]) {
+    const i = at / 4;
+    const ns = q[i / 2 + 7];
+    flows.push({
+      tableId: w[i + 2],
+      reason: w[i + 3],
+      priority: w[i + 4],
+      idleTimeout: w[i + 5],
+      hardTimeout: w[i + 6],
+      cookie: q[i / 2 + 4],
+      packetCount: q[i / 2 + 5],
+      byteCount: q[i / 2 + 6],
+      durationSec: Number(ns / NS_PER_SEC),
+      durationNsec: Number(ns % NS_PER_SEC),
+      match: new Uint8Array(ab, at + REMOVED_HEADER, w[i + 1]),
+    });
+  }
+  return flows;
+}
+
+/**
+ * Flows' timeouts are in seconds; a check a second removes each within a
+ * second of its time. It runs on Node's thread, with the
+ * other control calls (the pipeline's lock serialises them; the datapath
+ * thread never waits for it), on a timer that does not keep Node alive.
+ */
+const EXPIRE_INTERVAL_MS = 1000;
+
+// OFPMP_* bodies addon.c builds.
+const OFPMP = { GROUP: 6, GROUP_DESC: 7, METER: 9, METER_CONFIG: 10 } as const;
+// OFPET_PORT_MOD_FAILED and its codes.
+const PORT_MOD_FAILED = 7;
+const OFPPMFC = { BAD_PORT: 0, BAD_CONFIG: 2 } as const;
+const PORT_CONFIG_BITS = Object.values(PORT_CONFIG).reduce((a: number, b) => a | b, 0);
+
 /** addon.c's (type << 16 | code), 0 for none. */
 function ofError(e: number): OpenFlowError | null {
   return e === 0 ? null : { type: e >>> 16, code: e & 0xffff };
@@ -141,6 +194,7 @@ const STATS = [
   'upcallDropped',
   'noPort',
   'offloadErrors',
+  'removedLost',
   'packets',
   'emcHits',
   'classifierLookups',
@@ -156,14 +210,35 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   readonly #addon = loadAddon();
   readonly #h: Handle;
   readonly #ports = new Map<number, PortInfo>();
+  /** Each port's PORT_CONFIG bits, as portMod() left them. */
+  readonly #config = new Map<number, number>();
+  readonly #expiry: NodeJS.Timeout;
   #closed = false;
 
   constructor() {
     super();
     this.#h = this.#addon.open((kind, a, b) => {
       if (kind === UPCALL_PACKETS) this.emit('packet_in', packetBatch(a as ArrayBuffer));
-      else if (kind === UPCALL_LINK) this.emit('port_status', a as number, linkState(b!));
+      else if (kind === UPCALL_LINK) this.#linkChanged(a as number, b!);
     });
+    this.#expiry = setInterval(() => {
+      this.#addon.expire(this.#h);
+      this.#emitRemoved();
+    }, EXPIRE_INTERVAL_MS).unref();
+  }
+
+  /** The pipeline learns of the change (OFPPS_LINK_DOWN) before anyone hears of it. */
+  #linkChanged(port: number, bits: number): void {
+    const config = this.#config.get(port);
+    if (config === undefined) return; // removed (or closed) since
+    this.#addon.portConfig(this.#h, port, config);
+    this.emit('port_status', port, linkState(bits));
+  }
+
+  /** 'flow_removed' for what the last control calls removed. */
+  #emitRemoved(): void {
+    const records = this.#addon.takeRemoved(this.#h);
+    if (records) for (const flow of removedFlows(records)) this.emit('flow_removed', flow);
   }
 
   addPort(spec: PortSpec): PortInfo {
@@ -176,28 +251,46 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
       this.#addon.addMemory(this.#h, port, info.vnet);
     }
     this.#ports.set(port, info);
+    this.#config.set(port, 0);
     return info;
   }
 
   removePort(port: number): void {
     this.#addon.removePort(this.#h, port);
     this.#ports.delete(port);
+    this.#config.delete(port);
   }
 
   ports(): PortInfo[] {
     return [...this.#ports.values()];
   }
 
+  portMod(port: number, config: number, mask: number): OpenFlowError | null {
+    const old = this.#config.get(port);
+    if (old === undefined) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT };
+    if (mask & ~PORT_CONFIG_BITS) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_CONFIG };
+    const next = ((old & ~mask) | (config & mask)) >>> 0;
+    this.#addon.portConfig(this.#h, port, next);
+    this.#config.set(port, next);
+    return null;
+  }
+
   flowMod(message: Uint8Array): OpenFlowError | null {
-    return ofError(this.#addon.flowMod(this.#h, message));
+    const e = this.#addon.flowMod(this.#h, message);
+    this.#emitRemoved();
+    return ofError(e);
   }
 
   groupMod(message: Uint8Array): OpenFlowError | null {
-    return ofError(this.#addon.groupMod(this.#h, message));
+    const e = this.#addon.groupMod(this.#h, message);
+    this.#emitRemoved();
+    return ofError(e);
   }
 
   meterMod(message: Uint8Array): OpenFlowError | null {
-    return ofError(this.#addon.meterMod(this.#h, message));
+    const e = this.#addon.meterMod(this.#h, message);
+    this.#emitRemoved();
+    return ofError(e);
   }
 
   executePacketOut(message: Uint8Array): OpenFlowError | null {
@@ -212,6 +305,30 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   tableStats(tableId: number): TableStats {
     const [active, lookupCount, matchedCount] = this.#addon.tableStats(this.#h, tableId);
     return { activeCount: Number(active), lookupCount, matchedCount };
+  }
+
+  groupStats(groupId: number): Uint8Array {
+    return this.#addon.statsBody(this.#h, OFPMP.GROUP, groupId);
+  }
+
+  groupDesc(groupId: number): Uint8Array {
+    return this.#addon.statsBody(this.#h, OFPMP.GROUP_DESC, groupId);
+  }
+
+  meterStats(meterId: number): Uint8Array {
+    return this.#addon.statsBody(this.#h, OFPMP.METER, meterId);
+  }
+
+  meterConfig(meterId: number): Uint8Array {
+    return this.#addon.statsBody(this.#h, OFPMP.METER_CONFIG, meterId);
+  }
+
+  setConfig(flags: number, missSendLen: number): void {
+    this.#addon.setConfig(this.#h, flags, missSendLen);
+  }
+
+  setMacAging(seconds: number): void {
+    this.#addon.setMacAging(this.#h, seconds);
   }
 
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {
@@ -251,7 +368,9 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#expiry);
     this.#addon.close(this.#h);
     this.#ports.clear();
+    this.#config.clear();
   }
 }

@@ -1,6 +1,7 @@
-// The datapath interface the switch agent drives: ports, the OpenFlow tables
-// (flow, group and meter mods as wire messages), packet-out, counters, and the
-// upcalls (packet-ins and link changes) that come back. The
+// The datapath interface the switch agent drives: ports and their config, the
+// OpenFlow tables (flow, group and meter mods as wire messages), packet-out,
+// counters and statistics, and the events (packet-ins, link changes, removed
+// flows) that come back. The
 // native datapath (native.ts) implements it; so could a pure-JavaScript model
 // in tests of the agent.
 
@@ -20,6 +21,9 @@ export interface PortInfo {
   /** Frames go out with their virtio-net header (GSO and partial checksums left to the kernel or the reader). */
   vnet: boolean;
 }
+
+/** OFPPC_* bits portMod() takes (OpenFlow 1.3). */
+export const PORT_CONFIG = { PORT_DOWN: 1, NO_RECV: 4, NO_FWD: 32, NO_PACKET_IN: 64 } as const;
 
 /** Link state, from rtnetlink for interfaces (always up for memory ports). */
 export interface LinkState {
@@ -58,6 +62,8 @@ export interface DatapathStats {
   noPort: bigint;
   /** Checksum or GSO work that could not be done in software (malformed offload metadata). */
   offloadErrors: bigint;
+  /** Removed flows that could not be reported (out of memory). */
+  removedLost: bigint;
   /** The pipeline on the datapath thread: frames run (received and packet-outs). */
   packets: bigint;
   /** Table lookups answered by the exact-match cache, and by the classifier. */
@@ -130,6 +136,30 @@ export interface PacketIn {
   tunnelId: bigint;
 }
 
+/** OFPRR_* (OpenFlow 1.3; a meter delete reports DELETE). */
+export const FLOW_REMOVED_REASON = { IDLE_TIMEOUT: 0, HARD_TIMEOUT: 1, DELETE: 2, GROUP_DELETE: 3 } as const;
+
+/**
+ * A flow left its table: what OFPT_FLOW_REMOVED carries, named as the codec's
+ * flow_removed message has it. Only flows added with OFPFF_SEND_FLOW_REM are
+ * reported (the pipeline filters), each once.
+ */
+export interface FlowRemoved {
+  tableId: number;
+  /** FLOW_REMOVED_REASON */
+  reason: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  cookie: bigint;
+  packetCount: bigint;
+  byteCount: bigint;
+  durationSec: number;
+  durationNsec: number;
+  /** The flow's ofp_match as it was added, padding included (decode it with the codec's match). */
+  match: Uint8Array;
+}
+
 /** What left a memory port. */
 export interface OutFrame {
   data: Uint8Array;
@@ -140,8 +170,14 @@ export interface OutFrame {
 export interface DatapathEvents {
   /** Packet-ins, in batches: all those of one turn of the datapath's loop. */
   packet_in: [batch: PacketIn[]];
-  /** A port's link state changed. */
+  /** A port's link state changed (already in force in the pipeline: OFPPS_LINK_DOWN). */
   port_status: [port: number, state: LinkState];
+  /**
+   * A flow was removed: by its idle or hard timeout (checked about once a
+   * second), or by a flow, group or meter mod, in which case the event comes
+   * before flowMod(), groupMod() or meterMod() returns.
+   */
+  flow_removed: [flow: FlowRemoved];
 }
 
 export interface Datapath extends EventEmitter<DatapathEvents> {
@@ -173,6 +209,28 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
    */
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError };
   tableStats(tableId: number): TableStats;
+  /**
+   * Multipart reply bodies for OFPMP_GROUP (ofp_group_stats with bucket
+   * counters), OFPMP_GROUP_DESC, OFPMP_METER (ofp_meter_stats with band
+   * counters) and OFPMP_METER_CONFIG: the entries of one group or meter, or
+   * of all (OFPG_ALL, OFPM_ALL), back to back; empty for an unknown id.
+   */
+  groupStats(groupId: number): Uint8Array;
+  groupDesc(groupId: number): Uint8Array;
+  meterStats(meterId: number): Uint8Array;
+  meterConfig(meterId: number): Uint8Array;
+  /**
+   * OFPT_PORT_MOD: the PORT_CONFIG bits under mask take their values from
+   * config. PORT_DOWN: nothing in or out; NO_RECV: input dropped; NO_FWD:
+   * nothing sent; NO_PACKET_IN: no packet-ins for its input. null, or the
+   * error (BAD_PORT, BAD_CONFIG for other bits). The hardware address is the
+   * caller's to check.
+   */
+  portMod(port: number, config: number, mask: number): OpenFlowError | null;
+  /** OFPT_SET_CONFIG: fragment handling (OFPC_FRAG_*) and the max_len of invalid-TTL packet-ins. */
+  setConfig(flags: number, missSendLen: number): void;
+  /** How long OFPP_NORMAL remembers an address it has not seen, in seconds (default 300; 0 remembers nothing). */
+  setMacAging(seconds: number): void;
   portStats(port: number): PortStats;
   linkState(port: number): LinkState;
   stats(): DatapathStats;

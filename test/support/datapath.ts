@@ -4,7 +4,18 @@
 
 import { buildPacket, type PacketFields } from '../../src/controller/packet/index.ts';
 import type { Datapath, OutFrame, PacketIn } from '../../src/datapath/index.ts';
-import { encodeMessage, OFPP, type Action, type Instruction, type MessageOf, type Oxm } from '../../src/openflow/codec/index.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  messageInfo,
+  OFPP,
+  OFPT,
+  type Action,
+  type Instruction,
+  type MessageOf,
+  type MessageType,
+  type Oxm,
+} from '../../src/openflow/codec/index.ts';
 
 /** Resolves once cond() holds; rejects after ms. */
 export async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
@@ -89,3 +100,18 @@ export function patch(dp: Datapath, inPort: number, outPort: number | null): voi
 
 /** in_port=inPort -> output:CONTROLLER, whole frames. */
 export const toController = (dp: Datapath, inPort: number): void => patch(dp, inPort, OFPP.CONTROLLER);
+
+/** Decodes a multipart reply body from the datapath under the header the agent puts on it. */
+export function decodeReplyBody<T extends MessageType>(type: T, body: Uint8Array): MessageOf<T> {
+  const msg = new Uint8Array(16 + body.length);
+  const v = new DataView(msg.buffer);
+  v.setUint8(0, 4);
+  v.setUint8(1, OFPT.MULTIPART_REPLY);
+  v.setUint16(2, msg.length);
+  v.setUint32(4, 1);
+  v.setUint16(8, messageInfo(type).mp!);
+  msg.set(body, 16);
+  const r = decodeMessage(msg);
+  if (!r.ok || r.msg.type !== type) throw new Error(`${type} body does not decode: ${JSON.stringify(r)}`);
+  return r.msg as MessageOf<T>;
+}
