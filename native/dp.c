@@ -707,24 +707,13 @@ void tsof_dp_destroy(struct tsof_dp *dp)
 	dp_free(dp);
 }
 
-/*
- * The pipeline's view of a port: the controller's config, and LINK_DOWN unless
- * the link is up with carrier. The pipeline's port table says how to treat the
- * port and nothing reads it back, so it gets the effects as well: a port that
- * is PORT_DOWN is not used by OpenFlow at all (OpenFlow 1.3.5, 7.2.1), so it
- * receives nothing either (NO_RECV), and nothing is sent to a port whose link
- * is down (NO_FWD: FLOOD, ALL and NORMAL skip it, and an output to it counts a
- * drop).
- */
+/* The pipeline's view of a port: the controller's config, and LINK_DOWN unless
+ * the link is up with carrier. */
 static int pipeline_port(struct tsof_dp *dp, const struct tsof_port *p, uint32_t config)
 {
 	uint32_t link = atomic_load_explicit(&p->link, memory_order_relaxed);
 	bool down = (link & (TSOF_LINK_LIVE | TSOF_LINK_GONE)) != TSOF_LINK_LIVE;
 
-	if (config & TSOF_OFPPC_PORT_DOWN)
-		config |= TSOF_OFPPC_NO_RECV;
-	if (down)
-		config |= TSOF_OFPPC_NO_FWD;
 	return tsof_pipeline_port_set(dp->pl, p->port_no, config, down ? TSOF_OFPPS_LINK_DOWN : 0);
 }
 

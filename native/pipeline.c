@@ -1294,11 +1294,12 @@ static void send_out(struct xctx *c, uint32_t port)
 	count(&c->t->c.outputs, 1);
 }
 
-/* A port sends nothing while down or NO_FWD; a blocked one still gets what
- * is sent to it by number and ALL, but not FLOOD or NORMAL (4.5). */
+/* A port sends nothing while down (by config or link) or NO_FWD; a blocked
+ * one still gets what is sent to it by number and ALL, but not FLOOD or
+ * NORMAL (4.5). */
 static bool forwards(const struct port_info *pi, bool blocked_ok)
 {
-	return !(pi->config & (TSOF_OFPPC_PORT_DOWN | TSOF_OFPPC_NO_FWD)) &&
+	return !(pi->config & (TSOF_OFPPC_PORT_DOWN | TSOF_OFPPC_NO_FWD)) && !(pi->state & TSOF_OFPPS_LINK_DOWN) &&
 	       (blocked_ok || !(pi->state & TSOF_OFPPS_BLOCKED));
 }
 
@@ -1566,7 +1567,9 @@ static const struct tsof_flow *lookup(struct xctx *c, uint8_t table_id)
 	struct tsof_pl_thread *th = c->t;
 
 	if (th->use_emc) {
-		uint64_t hash = tsof_key_hash(&c->x.key, 0);
+		/* The table is in the hash, so a frame's entries for successive tables
+		 * land in different slots instead of evicting each other. */
+		uint64_t hash = tsof_key_hash(&c->x.key, table_id);
 		uint64_t changed = atomic_load_explicit(&t->changed, memory_order_relaxed);
 		if (tsof_emc_lookup(th->emc, table_id, &c->x.key, hash, c->version, changed, &r)) {
 			count(&th->c.emc_hits, 1);
@@ -1658,7 +1661,8 @@ void tsof_pipeline_process(struct tsof_pl_thread *t, struct tsof_pl_frame *pkt, 
 	start(t, &c, pkt, now);
 	const struct port_info *in = port_find(c.ports, pkt->in_port);
 	uint32_t frag = atomic_load_explicit(&t->pl->config, memory_order_relaxed) >> 16;
-	if ((in && (in->config & TSOF_OFPPC_NO_RECV)) ||
+	/* A port that is PORT_DOWN is not used by OpenFlow at all (7.2.1): nothing in either. */
+	if ((in && (in->config & (TSOF_OFPPC_NO_RECV | TSOF_OFPPC_PORT_DOWN))) ||
 	    ((c.x.key.layers & TSOF_L_FRAG) && frag == TSOF_OFPC_FRAG_DROP)) {
 		count(&t->c.dropped, 1);
 		return;
