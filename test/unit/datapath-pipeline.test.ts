@@ -1,12 +1,13 @@
 // The OpenFlow pipeline on the datapath thread, end to end through memory
-// ports: flow, group and packet-out messages built with the codec, frames in
-// and expected frames out built with the controller's packet library (its own
-// checksums), compared byte for byte. The pipeline's full behaviour is tested
+// ports: flow, group, meter and packet-out messages built with the codec
+// (every group type and meter band), frames in and expected frames out built
+// with the controller's packet library (its own checksums), compared byte for
+// byte. The pipeline's full behaviour is tested
 // in C (native/test/test_pipeline.c); this checks the wiring: messages in,
 // frames and packet-ins out, errors back.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeDatapath, PACKET_IN_REASON } from '../../src/datapath/index.ts';
+import { NativeDatapath, PACKET_IN_REASON, type OutFrame } from '../../src/datapath/index.ts';
 import { decodeMessage, encodeMessage, OFPP, type Action, type Oxm } from '../../src/openflow/codec/index.ts';
 import {
   addFlow,
@@ -16,6 +17,7 @@ import {
   H2,
   NO_BUFFER,
   numbered,
+  numberOf,
   output,
   takeN,
   until,
@@ -175,6 +177,89 @@ describe('groups', () => {
     expect((await takeN(dp, 3, 1))[0].data).toEqual(numbered(5, 64, { ipv4: { src: '192.0.2.1', dst: '198.51.100.9' } }));
     // A flow naming a group that does not exist: OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP.
     expect(dp.flowMod(flowMod([{ field: 'in_port', value: 2 }], apply({ type: 'group', groupId: 9 })))).toEqual({ type: 2, code: 9 });
+  });
+});
+
+describe('group types', () => {
+  const bucket = (actions: Action[], more: { weight?: number; watchPort?: number } = {}) => ({
+    weight: more.weight ?? 0,
+    watchPort: more.watchPort ?? OFPP.ANY,
+    watchGroup: 0xffffffff,
+    actions,
+  });
+  const group = (groupType: number, buckets: ReturnType<typeof bucket>[]) =>
+    dp.groupMod(encodeMessage({ type: 'group_mod', xid: 3, command: 0, groupType, groupId: 1, buckets }));
+  const toGroup = () => addFlow(dp, [{ field: 'in_port', value: 1 }], apply({ type: 'group', groupId: 1 }));
+  /** A frame of UDP flow n (its source port), numbered n. */
+  const flowFrame = (n: number) => numbered(n, 64, { udp: { srcPort: 1000 + n, dstPort: 5000 } });
+
+  it('select: each flow keeps to one bucket, and the flows use both', async () => {
+    expect(group(1, [bucket([output(2)], { weight: 1 }), bucket([output(3)], { weight: 1 })])).toBeNull();
+    toGroup();
+    for (let round = 0; round < 2; round++) for (let n = 0; n < 32; n++) dp.inject(1, flowFrame(n));
+    const out2: number[] = [];
+    const out3: number[] = [];
+    await until(() => {
+      out2.push(...dp.take(2).map((f) => numberOf(f.data)));
+      out3.push(...dp.take(3).map((f) => numberOf(f.data)));
+      return out2.length + out3.length === 64;
+    }, '64 frames out');
+    expect(out2.length).toBeGreaterThan(0);
+    expect(out3.length).toBeGreaterThan(0);
+    expect(out2.filter((n) => out3.includes(n))).toEqual([]);
+  });
+
+  it('indirect: its one bucket', async () => {
+    expect(group(2, [bucket([setField({ field: 'ipv4_dst', value: '198.51.100.7' }), output(3)])])).toBeNull();
+    toGroup();
+    dp.inject(1, numbered(1));
+    expect((await takeN(dp, 3, 1))[0].data).toEqual(numbered(1, 64, { ipv4: { src: '192.0.2.1', dst: '198.51.100.7' } }));
+  });
+
+  it('fast-failover: the first live bucket, by the watched port', async () => {
+    expect(group(3, [bucket([output(2)], { watchPort: 2 }), bucket([output(3)], { watchPort: 3 })])).toBeNull();
+    toGroup();
+    dp.inject(1, numbered(1));
+    expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(1);
+    expect(dp.portMod(2, 1, 1)).toBeNull(); // OFPPC_PORT_DOWN: bucket 1 is not live
+    dp.inject(1, numbered(2));
+    expect(numberOf((await takeN(dp, 3, 1))[0].data)).toBe(2);
+    expect(dp.portMod(2, 0, 1)).toBeNull();
+    dp.inject(1, numbered(3));
+    expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(3);
+    expect(dp.take(3)).toHaveLength(0);
+  });
+});
+
+describe('meter bands', () => {
+  const PKTPS = 2;
+  const BURST = 4;
+  const meter = (band: { type: 'drop'; rate: number; burstSize: number } | { type: 'dscp_remark'; rate: number; burstSize: number; precLevel: number }) =>
+    dp.meterMod(encodeMessage({ type: 'meter_mod', xid: 4, command: 0, flags: PKTPS | BURST, meterId: 1, bands: [band] }));
+  const metered = () => addFlow(dp, [{ field: 'in_port', value: 1 }], [{ type: 'meter', meterId: 1 }, ...apply(output(2))]);
+  const AF11 = 10;
+
+  it('drop: a burst of 10 packets at 10 packets/s lets about 10 of 100 back-to-back frames through', async () => {
+    expect(meter({ type: 'drop', rate: 10, burstSize: 10 })).toBeNull();
+    metered();
+    for (let n = 0; n < 100; n++) dp.inject(1, numbered(n));
+    const out: OutFrame[] = [];
+    await until(() => (out.push(...dp.take(2)), BigInt(out.length) + dp.stats().meterDrops === 100n), 'every frame out or dropped');
+    expect(out.length).toBeGreaterThanOrEqual(10);
+    expect(out.length).toBeLessThan(20); // the bucket refills by 10/s while the frames run
+  });
+
+  it('dscp_remark: the frames beyond the rate go on with AF11 raised to AF12', async () => {
+    expect(meter({ type: 'dscp_remark', rate: 10, burstSize: 10, precLevel: 1 })).toBeNull();
+    metered();
+    const frame = (n: number, dscp: number) => numbered(n, 64, { ipv4: { src: '192.0.2.1', dst: '192.0.2.2', dscp } });
+    for (let n = 0; n < 100; n++) dp.inject(1, frame(n, AF11));
+    const out = await takeN(dp, 2, 100);
+    const remarked = out.filter((f) => f.data.toString() === frame(numberOf(f.data), 12).toString());
+    const kept = out.filter((f) => f.data.toString() === frame(numberOf(f.data), AF11).toString());
+    expect(kept.length).toBeGreaterThanOrEqual(10);
+    expect(kept.length + remarked.length).toBe(100);
+    expect(remarked.length).toBeGreaterThan(80);
   });
 });
 
