@@ -62,6 +62,7 @@ struct tsof_txq {
 	struct tsof_pkt pkts[TSOF_BATCH];
 	int n;
 	uint32_t used;          /* bytes of buf */
+	bool listed;            /* in dp->tx_pending until the batch's flush */
 	uint8_t buf[TXQ_BYTES];
 };
 
@@ -295,15 +296,20 @@ static struct virtio_net_hdr out_vnet(const struct tsof_dp *dp, uint32_t len)
 	return v;
 }
 
+/* Sends what a port's queue holds and empties it. */
+static void send_txq(struct tsof_dp *dp, struct tsof_port *p)
+{
+	output(dp, p, p->txq->pkts, p->txq->n);
+	p->txq->n = 0;
+	p->txq->used = 0;
+}
+
 /* Sends what the batch queued, port by port. */
 static void flush_tx(struct tsof_dp *dp)
 {
 	for (int i = 0; i < dp->ntx_pending; i++) {
-		struct tsof_port *p = dp->tx_pending[i];
-
-		output(dp, p, p->txq->pkts, p->txq->n);
-		p->txq->n = 0;
-		p->txq->used = 0;
+		send_txq(dp, dp->tx_pending[i]);
+		dp->tx_pending[i]->txq->listed = false;
 	}
 	dp->ntx_pending = 0;
 }
@@ -320,13 +326,12 @@ static void pl_output(void *ctx, uint32_t port, uint32_t queue_id, const struct 
 		return;
 	}
 	q = out->txq;
-	if (q->n == TSOF_BATCH || q->used + f->len > TXQ_BYTES) {
-		output(dp, out, q->pkts, q->n);
-		q->n = 0;
-		q->used = 0;
+	if (q->n == TSOF_BATCH || q->used + f->len > TXQ_BYTES)
+		send_txq(dp, out); /* full before the batch ends: send early, stay listed */
+	if (!q->listed) {
+		q->listed = true;
+		dp->tx_pending[dp->ntx_pending++] = out; /* each port once: at most TSOF_MAX_PORTS */
 	}
-	if (!q->n)
-		dp->tx_pending[dp->ntx_pending++] = out;
 	memcpy(q->buf + q->used, f->data, f->len);
 	q->pkts[q->n++] = (struct tsof_pkt){
 		.data = q->buf + q->used, .len = f->len, .in_port = f->in_port, .vnet = out_vnet(dp, f->len),

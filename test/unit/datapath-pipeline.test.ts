@@ -209,6 +209,15 @@ describe('group types', () => {
     expect(out2.filter((n) => out3.includes(n))).toEqual([]);
   });
 
+  it('all, two buckets to one port: more outputs than a queue holds leave whole and in order', async () => {
+    expect(group(0, [bucket([output(2)]), bucket([output(2)])])).toBeNull();
+    toGroup();
+    // Up to 64 frames per received batch, two outputs each: the port's queue fills before the batch ends.
+    for (let n = 0; n < 1000; n++) expect(dp.inject(1, numbered(n))).toBe(true);
+    const out = await takeN(dp, 2, 2000);
+    expect(out.map((f) => numberOf(f.data))).toEqual(Array.from({ length: 2000 }, (_, i) => i >> 1));
+  });
+
   it('indirect: its one bucket', async () => {
     expect(group(2, [bucket([setField({ field: 'ipv4_dst', value: '198.51.100.7' }), output(3)])])).toBeNull();
     toGroup();
