@@ -126,12 +126,10 @@ interface Switch {
 const tsof: Switch = {
   name: 'tsof',
   attach: () => {
-    dp!.addPort({ kind: 'afpacket', port: 1, ifname: sw(1) });
-    dp!.addPort({ kind: 'afpacket', port: 2, ifname: sw(2) });
+    for (const n of [1, 2]) dp!.addPort({ kind: 'afpacket', port: n, ifname: sw(n) });
   },
   detach: () => {
-    dp!.removePort(1);
-    dp!.removePort(2);
+    for (const n of [1, 2]) dp!.removePort(n);
   },
 };
 const ovs: Switch = {

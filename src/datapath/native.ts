@@ -241,6 +241,12 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     if (records) for (const flow of removedFlows(records)) this.emit('flow_removed', flow);
   }
 
+  /** A flow, group or meter mod's result, after the events for the flows it removed. */
+  #modResult(e: number): OpenFlowError | null {
+    this.#emitRemoved();
+    return ofError(e);
+  }
+
   addPort(spec: PortSpec): PortInfo {
     const port = checkPort(spec.port);
     let info: PortInfo;
@@ -276,21 +282,15 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   flowMod(message: Uint8Array): OpenFlowError | null {
-    const e = this.#addon.flowMod(this.#h, message);
-    this.#emitRemoved();
-    return ofError(e);
+    return this.#modResult(this.#addon.flowMod(this.#h, message));
   }
 
   groupMod(message: Uint8Array): OpenFlowError | null {
-    const e = this.#addon.groupMod(this.#h, message);
-    this.#emitRemoved();
-    return ofError(e);
+    return this.#modResult(this.#addon.groupMod(this.#h, message));
   }
 
   meterMod(message: Uint8Array): OpenFlowError | null {
-    const e = this.#addon.meterMod(this.#h, message);
-    this.#emitRemoved();
-    return ofError(e);
+    return this.#modResult(this.#addon.meterMod(this.#h, message));
   }
 
   executePacketOut(message: Uint8Array): OpenFlowError | null {
