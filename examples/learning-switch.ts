@@ -17,12 +17,12 @@ import {
   type Action,
   type Controller,
   type Match,
-  type Switch,
+  type SwitchHandle,
 } from '../src/controller/index.ts';
 
 export default function learningSwitch(controller: Controller): void {
   // Keyed by MACs as numbers (eth.srcKey): cheaper to build and hash than their text.
-  const macToPort = new WeakMap<Switch, Map<number, number>>();
+  const macToPort = new WeakMap<SwitchHandle, Map<number, number>>();
 
   controller.on('switch', (sw) => {
     macToPort.set(sw, new Map());

@@ -32,7 +32,7 @@ import {
   type Controller,
   type MessageOf,
   type Port,
-  type Switch,
+  type SwitchHandle,
 } from '../src/controller/index.ts';
 
 /** One end of a link: a switch and one of its ports. */
@@ -112,7 +112,7 @@ export class Topology extends EventEmitter<{ 'link-add': (l: Link) => void; 'lin
     this.controller.off('switch-down', this.onSwitchDown);
   }
 
-  private readonly onSwitch = (sw: Switch) => {
+  private readonly onSwitch = (sw: SwitchHandle) => {
     const lldp = flowMatch().ethType(ETHERTYPE.LLDP).ethDst(LLDP_MAC_NEAREST_BRIDGE);
     Promise.all([
       sw.confirm(flowMod({ priority: LLDP_PRIORITY, match: lldp, actions: [act.controller()] })),
@@ -127,7 +127,7 @@ export class Topology extends EventEmitter<{ 'link-add': (l: Link) => void; 'lin
     );
   };
 
-  private readonly onPacketIn = (sw: Switch, msg: MessageOf<'packet_in'>) => {
+  private readonly onPacketIn = (sw: SwitchHandle, msg: MessageOf<'packet_in'>) => {
     const inPort = matchField(msg.match, 'in_port');
     const src = senderOf(msg.data);
     if (inPort === undefined || !src || !this.controller.switches.has(src.dpid)) return;
@@ -143,17 +143,17 @@ export class Topology extends EventEmitter<{ 'link-add': (l: Link) => void; 'lin
     this.emit('link-add', link);
   };
 
-  private readonly onPortStatus = (sw: Switch, msg: MessageOf<'port_status'>) => {
+  private readonly onPortStatus = (sw: SwitchHandle, msg: MessageOf<'port_status'>) => {
     const end = key({ dpid: sw.dpid, port: msg.desc.portNo });
     if (msg.reason === OFPPR.DELETE || !usable(msg.desc)) this.removeWhere((l) => key(l.src) === end || key(l.dst) === end, 'port down');
     else this.probe(sw, [msg.desc]);
   };
 
-  private readonly onSwitchDown = (sw: Switch) => {
+  private readonly onSwitchDown = (sw: SwitchHandle) => {
     this.removeWhere((l) => l.src.dpid === sw.dpid || l.dst.dpid === sw.dpid, 'switch left');
   };
 
-  private probe(sw: Switch, ports: Iterable<Port> = sw.ports.values()): void {
+  private probe(sw: SwitchHandle, ports: Iterable<Port> = sw.ports.values()): void {
     const ttl = Math.ceil((3 * this.interval) / 1000);
     for (const port of ports) {
       if (!usable(port)) continue;

@@ -1,33 +1,34 @@
 // The Controller: a TCP or TLS server for OpenFlow switches (spec 6.3.3) and
-// the event bus apps listen on. It owns the Switch of each connection and the map of ready
-// switches by datapath id; a second connection from the same datapath replaces
-// the first (the switch reconnected). A listener that throws is logged and the
-// other listeners still run: one app's bug does not stall a switch.
+// the event bus apps listen on. It owns the SwitchHandle of each connection and
+// the map of ready switches by datapath id; a second connection from the same
+// datapath replaces the first (the switch reconnected). A listener that throws
+// is logged and the other listeners still run: one app's bug does not stall a
+// switch.
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { pino, type Logger } from 'pino';
 import { OFP_TCP_PORT, type Message, type MessageOf } from '../openflow/codec/index.ts';
-import { Switch, type SwitchHost, type SwitchOptions } from './switch.ts';
+import { SwitchHandle, type SwitchHandleHost, type SwitchHandleOptions } from './switch-handle.ts';
 
 /** Every event a Controller emits; a listener gets the switch first, then the message. */
 export interface ControllerEvents {
   /** A switch finished the handshake: dpid, features and ports are known. */
-  switch: (sw: Switch) => void;
+  switch: (sw: SwitchHandle) => void;
   /** A switch that had emitted 'switch' is gone; its pending requests have rejected. */
-  'switch-down': (sw: Switch, reason: string) => void;
-  packet_in: (sw: Switch, msg: MessageOf<'packet_in'>) => void;
-  port_status: (sw: Switch, msg: MessageOf<'port_status'>) => void;
-  flow_removed: (sw: Switch, msg: MessageOf<'flow_removed'>) => void;
+  'switch-down': (sw: SwitchHandle, reason: string) => void;
+  packet_in: (sw: SwitchHandle, msg: MessageOf<'packet_in'>) => void;
+  port_status: (sw: SwitchHandle, msg: MessageOf<'port_status'>) => void;
+  flow_removed: (sw: SwitchHandle, msg: MessageOf<'flow_removed'>) => void;
   /** An OFPT_ERROR that answers no pending request (e.g. a failed flow_mod sent with send()). */
-  error: (sw: Switch, msg: MessageOf<'error'>) => void;
-  experimenter: (sw: Switch, msg: MessageOf<'experimenter'>) => void;
+  error: (sw: SwitchHandle, msg: MessageOf<'error'>) => void;
+  experimenter: (sw: SwitchHandle, msg: MessageOf<'experimenter'>) => void;
   /** Every message not consumed as a reply or by the connection itself, before its own event. */
-  message: (sw: Switch, msg: Message) => void;
+  message: (sw: SwitchHandle, msg: Message) => void;
 }
 
-export interface ControllerOptions extends Partial<SwitchOptions> {
+export interface ControllerOptions extends Partial<SwitchHandleOptions> {
   /** TCP port to listen on; 6653 by default, 0 for any free port. */
   port?: number;
   /** Address to listen on; all addresses by default. */
@@ -40,7 +41,7 @@ export interface ControllerOptions extends Partial<SwitchOptions> {
   tls?: TlsOptions;
 }
 
-const DEFAULTS: SwitchOptions = {
+const DEFAULTS: SwitchHandleOptions = {
   echoInterval: 5_000,
   echoTimeout: 15_000,
   requestTimeout: 5_000,
@@ -52,15 +53,15 @@ const DEFAULTS: SwitchOptions = {
 
 export class Controller extends EventEmitter<ControllerEvents> {
   /** Switches that finished the handshake, by datapath id. */
-  readonly switches = new Map<bigint, Switch>();
+  readonly switches = new Map<bigint, SwitchHandle>();
   readonly log: Logger;
-  private readonly opts: SwitchOptions;
+  private readonly opts: SwitchHandleOptions;
   private readonly port: number;
   private readonly host: string | undefined;
   private readonly tls: TlsOptions | undefined;
-  private readonly connections = new Set<Switch>();
+  private readonly connections = new Set<SwitchHandle>();
   private server: Server | undefined;
-  private readonly hooks: SwitchHost;
+  private readonly hooks: SwitchHandleHost;
 
   constructor(opts: ControllerOptions = {}) {
     super();
@@ -97,9 +98,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async listen(): Promise<AddressInfo> {
     if (this.server) throw new Error('the controller is already listening');
     const accept = (socket: Socket) => {
-      this.connections.add(new Switch(socket, this.opts, this.hooks, this.log));
+      this.connections.add(new SwitchHandle(socket, this.opts, this.hooks, this.log));
     };
-    // A TLS switch is handed over once its handshake is done; one that fails it never becomes a Switch.
+    // A TLS switch is handed over once its handshake is done; one that fails it never becomes a SwitchHandle.
     const server = this.tls ? createTlsServer(this.tls, accept) : createServer(accept);
     server.on('tlsClientError', (err, socket) =>
       this.log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake with a switch failed'),

@@ -41,7 +41,7 @@ import {
 import { toMatch, type MatchLike, type ValueOf } from './match.ts';
 import { TPID } from './packet/vlan.ts';
 import { ETHERTYPE } from './packet/ethernet.ts';
-import type { Outgoing } from './switch.ts';
+import type { Outgoing } from '../openflow/channel/index.ts';
 
 /** The priority the spec gives a flow_mod that does not choose one. */
 export const OFP_DEFAULT_PRIORITY = 0x8000;

@@ -12,7 +12,7 @@ import {
   type OxmFieldName,
 } from '../openflow/codec/index.ts';
 import type { ValueOf } from './match.ts';
-import type { Outgoing } from './switch.ts';
+import type { Outgoing } from '../openflow/channel/index.ts';
 
 /** A packet_out of `data`, or of the packet the switch buffered when bufferId is given. */
 export function packetOut(p: {

@@ -39,7 +39,7 @@ import {
   type Message,
   type MessageOf,
   type Port,
-  type Switch,
+  type SwitchHandle,
 } from '../../src/controller/index.ts';
 
 const run = promisify(execFile);
@@ -73,10 +73,10 @@ async function until(cond: () => boolean, ms = 5_000): Promise<void> {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
   }
 }
-const nextSwitch = (c: Controller, test: (sw: Switch) => boolean = () => true) =>
-  waitFor<[Switch]>((f) => c.on('switch', f), (f) => c.off('switch', f), test).then(([sw]) => sw);
-const nextDown = (c: Controller, sw: Switch, ms?: number) =>
-  waitFor<[Switch, string]>((f) => c.on('switch-down', f), (f) => c.off('switch-down', f), (s) => s === sw, ms).then(
+const nextSwitch = (c: Controller, test: (sw: SwitchHandle) => boolean = () => true) =>
+  waitFor<[SwitchHandle]>((f) => c.on('switch', f), (f) => c.off('switch', f), test).then(([sw]) => sw);
+const nextDown = (c: Controller, sw: SwitchHandle, ms?: number) =>
+  waitFor<[SwitchHandle, string]>((f) => c.on('switch-down', f), (f) => c.off('switch-down', f), (s) => s === sw, ms).then(
     ([, reason]) => reason,
   );
 
@@ -103,7 +103,7 @@ describe('the learning switch on an Open vSwitch netdev bridge', () => {
   const dpid = BigInt(`0x0000cafe0000${id}`);
   const controller = new Controller({ host: '127.0.0.1', port: 0, logger: silent });
   const children: ChildProcess[] = [];
-  let sw: Switch;
+  let sw: SwitchHandle;
 
   beforeAll(async () => {
     try {
@@ -299,7 +299,7 @@ describe('the controller with a raw client as the switch', () => {
   let port: number;
   let dpidSeq = 0x7000n;
 
-  async function connected(extra?: ControllerOptions): Promise<{ raw: RawSwitch; sw: Switch; c: Controller }> {
+  async function connected(extra?: ControllerOptions): Promise<{ raw: RawSwitch; sw: SwitchHandle; c: Controller }> {
     const c = extra ? new Controller({ ...opts, ...extra }) : controller;
     const p = extra ? (await c.listen()).port : port;
     const dpid = ++dpidSeq;

@@ -32,7 +32,7 @@ import {
   groupMod,
   meterMod,
   OpenFlowError,
-  type Switch,
+  type SwitchHandle,
 } from '../../src/controller/index.ts';
 
 const run = promisify(execFile);
@@ -49,7 +49,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
 }
 
 /** The switch with this dpid once the controller has it. */
-async function switchOf(c: Controller, dpid: bigint): Promise<Switch> {
+async function switchOf(c: Controller, dpid: bigint): Promise<SwitchHandle> {
   await until(() => c.switches.has(dpid), `switch ${dpid.toString(16)}`);
   return c.switches.get(dpid)!;
 }

@@ -3,7 +3,7 @@
 // appended (the socket may still be writing it).
 
 import { describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/controller/outbox.ts';
+import { Outbox } from '../../src/openflow/channel/outbox.ts';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p)));
 

@@ -2,7 +2,7 @@
 // instanceof: the switch answered with OFPT_ERROR (OpenFlowError), or no usable
 // answer came (RequestError, with the reason).
 
-import { errorName, type MessageOf, type OfErrorCode } from '../openflow/codec/index.ts';
+import { errorName, type MessageOf, type OfErrorCode } from '../codec/index.ts';
 
 /** The switch answered a request with OFPT_ERROR. */
 export class OpenFlowError extends Error {
