@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino, type Logger } from 'pino';
+import { cliLogger, LOG_LEVELS } from '../cli/log.ts';
 import { Controller } from './controller.ts';
 
 const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
@@ -22,8 +22,6 @@ Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the
       --log-level LEVEL trace, debug, info, warn, error or fatal (default info)
       --json            log JSON lines (pino) instead of text
   -h, --help            show this help`;
-
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 class UsageError extends Error {}
 
@@ -51,25 +49,13 @@ function options(argv: string[]) {
   const port = values.port ?? '6653';
   if (!/^\d+$/.test(port) || +port > 65535) throw new UsageError(`--port must be a TCP port number (0-65535), got "${port}"`);
   const level = values['log-level'] ?? 'info';
-  if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${level}"`);
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   if (!values.help && positionals.length === 0) throw new UsageError('give at least one app module');
   const [cert, key, ca] = [values['tls-cert'], values['tls-key'], values['tls-ca']];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (ca !== undefined && cert === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   const tls = cert === undefined ? undefined : { cert, key: key!, ca };
   return { port: +port, host: values.host, tls, level, json: values.json ?? false, help: values.help ?? false, apps: positionals };
-}
-
-/** One line per record: time, level, message, then the record's own fields as key=value. */
-function textLogger(level: string): Logger {
-  const names: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-  const write = (line: string) => {
-    const { level: n, time, msg, err, ...fields } = JSON.parse(line);
-    const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    const error = err ? `\n${err.stack ?? err.message}` : '';
-    process.stderr.write(`${new Date(time).toISOString().slice(11, 23)} ${names[n] ?? n} ${msg}${kv.join('')}${error}\n`);
-  };
-  return pino({ level, base: undefined }, { write });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -85,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const log = opts.json ? pino({ level: opts.level, name: 'tsof-controller' }) : textLogger(opts.level);
+  const log = cliLogger('tsof-controller', opts.level, opts.json);
   let tls;
   try {
     tls = opts.tls && {

@@ -12,6 +12,7 @@ import { endianness } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
   PORT_CONFIG,
+  type AggregateStats,
   type Datapath,
   type DatapathEvents,
   type DatapathStats,
@@ -175,6 +176,9 @@ function removedFlows(ab: ArrayBuffer): FlowRemoved[] {
  */
 const EXPIRE_INTERVAL_MS = 1000;
 
+/** Offset of packet_count in ofp_flow_stats (byte_count follows). */
+const FLOW_STATS_PACKETS = 32;
+
 // OFPMP_* bodies addon.c builds.
 const OFPMP = { GROUP: 6, GROUP_DESC: 7, METER: 9, METER_CONFIG: 10 } as const;
 // OFPET_PORT_MOD_FAILED and its codes.
@@ -300,6 +304,19 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError } {
     const r = this.#addon.flowStats(this.#h, request);
     return typeof r === 'number' ? { ok: false, error: ofError(r)! } : { ok: true, body: r };
+  }
+
+  aggregateStats(request: Uint8Array): ({ ok: true } & AggregateStats) | { ok: false; error: OpenFlowError } {
+    const r = this.flowStats(request);
+    if (!r.ok) return r;
+    const v = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+    const sum = { ok: true as const, packetCount: 0n, byteCount: 0n, flowCount: 0 };
+    for (let at = 0; at < r.body.length; at += v.getUint16(at)) {
+      sum.packetCount += v.getBigUint64(at + FLOW_STATS_PACKETS);
+      sum.byteCount += v.getBigUint64(at + FLOW_STATS_PACKETS + 8);
+      sum.flowCount++;
+    }
+    return sum;
   }
 
   tableStats(tableId: number): TableStats {

@@ -86,6 +86,13 @@ export interface OpenFlowError {
   code: number;
 }
 
+/** ofp_aggregate_stats_reply. */
+export interface AggregateStats {
+  packetCount: bigint;
+  byteCount: bigint;
+  flowCount: number;
+}
+
 /** ofp_table_stats' counters. */
 export interface TableStats {
   activeCount: number;
@@ -208,6 +215,11 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
    * caller to split into replies), or the error to send.
    */
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError };
+  /**
+   * OFPMP_AGGREGATE, the whole request message (its body is a flow stats
+   * request's): the counters summed over the flows it selects, or the error.
+   */
+  aggregateStats(request: Uint8Array): ({ ok: true } & AggregateStats) | { ok: false; error: OpenFlowError };
   tableStats(tableId: number): TableStats;
   /**
    * Multipart reply bodies for OFPMP_GROUP (ofp_group_stats with bucket

@@ -1,0 +1,226 @@
+// tsof-switch: runs an OpenFlow 1.3 switch over the native datapath until
+// SIGINT or SIGTERM, or, with a verb first (add-port, del-port, list-ports),
+// asks a running one over its control socket. bin/tsof-switch.js registers
+// tsx and calls main(); exit codes: 0 done, 1 runtime failure, 2 bad usage.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { controlRequest, defaultControlPath, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
+import { cliLogger, LOG_LEVELS } from './log.ts';
+
+const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
+       tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
+       tsof-switch --ctl PATH del-port IFACE|PORT     detach a port
+       tsof-switch --ctl PATH list-ports
+
+Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
+  --dpid ID               datapath id, hex (0x1, 0000000000000001); default: from the first port's MAC
+  --port IFACE[=PORT]     attach a Linux interface as OpenFlow port PORT (default: the next free number);
+                          repeat for each port
+  --controller TARGET     connect to a controller: tcp:HOST[:PORT] or ssl:HOST[:PORT] (port 6653 if not given);
+                          repeat for several controllers
+  --listen TARGET         accept controllers and tools (ovs-ofctl): ptcp:[PORT][:IP] or pssl:[PORT][:IP]
+  --fail-mode MODE        standalone (default: with no controller, forward as a learning switch) or secure
+                          (with no controller, only the flows already installed)
+  --private-key FILE      for ssl: and pssl: (PEM), with --certificate and --ca-cert:
+  --certificate FILE        this switch's certificate
+  --ca-cert FILE            the CA that controllers' certificates must be signed by
+  --ctl PATH              control socket (default /run/tsof/tsof-switch-DPID.ctl)
+  --inactivity-probe MS   echo a silent controller after MS, drop it after 2*MS (default 5000)
+  --max-backoff MS        longest wait between attempts to reach a controller (default 8000)
+  --packet-in-rate N      packet-ins per second per controller (default 0: no limit) ...
+  --packet-in-burst N     ... and the burst above it (default: the rate)
+  --dp-desc TEXT          the description controllers read (OFPMP_DESC dp_desc)
+  --log-level LEVEL       trace, debug, info, warn, error or fatal (default info)
+  --json                  log JSON lines (pino) instead of text
+  -h, --help              show this help`;
+
+class UsageError extends Error {}
+
+const VERBS = ['add-port', 'del-port', 'list-ports'];
+
+function integer(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got "${text}"`);
+  return +text;
+}
+
+function parseDpid(text: string): bigint {
+  const hex = text.replace(/^0x/i, '');
+  if (!/^[0-9a-f]{1,16}$/i.test(hex)) throw new UsageError(`--dpid must be up to 16 hex digits, got "${text}"`);
+  return BigInt(`0x${hex}`);
+}
+
+/** IFACE or IFACE=PORT, the port an OpenFlow port number (1 to 0xffffff00). */
+function parsePortArg(text: string): { ifname: string; port: number } {
+  const m = /^([^=\s/]{1,15})(?:=(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--port takes IFACE or IFACE=PORT (an interface name of up to 15 characters), got "${text}"`);
+  const port = m[2] === undefined ? 0 : +m[2];
+  if (m[2] !== undefined && (port < 1 || port > 0xffffff00)) throw new UsageError(`--port ${text}: port numbers are 1 to 4294967040`);
+  return { ifname: m[1], port };
+}
+
+function parseTargets(flag: string, texts: string[], kinds: string[]): Target[] {
+  return texts.map((text) => {
+    let t: Target;
+    try {
+      t = parseTarget(text);
+    } catch (e) {
+      throw new UsageError(`--${flag} ${(e as Error).message}`);
+    }
+    if (!kinds.includes(t.kind)) throw new UsageError(`--${flag} takes ${kinds.join(': or ')}: targets, got "${text}"`);
+    return t;
+  });
+}
+
+function options(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dpid: { type: 'string' },
+        port: { type: 'string', multiple: true },
+        controller: { type: 'string', multiple: true },
+        listen: { type: 'string', multiple: true },
+        'fail-mode': { type: 'string' },
+        'private-key': { type: 'string' },
+        certificate: { type: 'string' },
+        'ca-cert': { type: 'string' },
+        ctl: { type: 'string' },
+        'inactivity-probe': { type: 'string' },
+        'max-backoff': { type: 'string' },
+        'packet-in-rate': { type: 'string' },
+        'packet-in-burst': { type: 'string' },
+        'dp-desc': { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  const level = v['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const failMode = v['fail-mode'] ?? 'standalone';
+  if (failMode !== 'secure' && failMode !== 'standalone') throw new UsageError(`--fail-mode must be secure or standalone, got "${failMode}"`);
+  if (positionals.length && !VERBS.includes(positionals[0])) {
+    throw new UsageError(`unknown command "${positionals[0]}" (commands: ${VERBS.join(', ')})`);
+  }
+  const targets = [
+    ...parseTargets('controller', v.controller ?? [], ['tcp', 'ssl']),
+    ...parseTargets('listen', v.listen ?? [], ['ptcp', 'pssl']),
+  ];
+  const tlsFiles = [v['private-key'], v.certificate, v['ca-cert']];
+  if (tlsFiles.some((f) => f !== undefined) && tlsFiles.some((f) => f === undefined)) {
+    throw new UsageError('--private-key, --certificate and --ca-cert go together');
+  }
+  if (targets.some((t) => t.kind === 'ssl' || t.kind === 'pssl') && tlsFiles[0] === undefined) {
+    throw new UsageError('ssl: and pssl: targets need --private-key, --certificate and --ca-cert');
+  }
+  const probe = integer('inactivity-probe', v['inactivity-probe'], 5000);
+  if (probe < 100) throw new UsageError(`--inactivity-probe must be at least 100 ms, got ${probe}`);
+  const rate = integer('packet-in-rate', v['packet-in-rate'], 0);
+  return {
+    help: v.help ?? false,
+    verb: positionals[0],
+    verbArgs: positionals.slice(1),
+    dpid: v.dpid === undefined ? undefined : parseDpid(v.dpid),
+    ports: (v.port ?? []).map(parsePortArg),
+    targets,
+    failMode: failMode as FailMode,
+    tls: tlsFiles[0] === undefined ? undefined : { key: tlsFiles[0], cert: tlsFiles[1]!, ca: tlsFiles[2]! },
+    ctl: v.ctl,
+    probe,
+    maxBackoff: integer('max-backoff', v['max-backoff'], 8000),
+    rate,
+    burst: integer('packet-in-burst', v['packet-in-burst'], rate),
+    dpDesc: v['dp-desc'],
+    level,
+    json: v.json ?? false,
+  };
+}
+
+/** The first port's MAC as a 48-bit datapath id, as Open vSwitch takes the bridge's. */
+function dpidFromPort(ifname: string): bigint {
+  const mac = readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim();
+  return BigInt(`0x${mac.replace(/:/g, '')}`);
+}
+
+async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
+  if (!opts.ctl && opts.dpid === undefined) throw new UsageError(`${opts.verb} needs --ctl PATH or --dpid ID to find the switch`);
+  const path = opts.ctl ?? defaultControlPath(opts.dpid!);
+  const [arg] = opts.verbArgs;
+  let reply;
+  if (opts.verb === 'add-port') {
+    if (!arg) throw new UsageError('add-port needs IFACE[=PORT]');
+    const { ifname, port } = parsePortArg(arg);
+    reply = await controlRequest(path, { cmd: 'add-port', ifname, port });
+  } else if (opts.verb === 'del-port') {
+    if (!arg) throw new UsageError('del-port needs an interface name or a port number');
+    reply = await controlRequest(path, { cmd: 'del-port', port: arg });
+  } else {
+    reply = await controlRequest(path, { cmd: 'list-ports' });
+  }
+  if (!reply.ok) {
+    process.stderr.write(`tsof-switch: ${opts.verb}: ${reply.error}\n`);
+    return 1;
+  }
+  if (reply.ports) for (const p of reply.ports) process.stdout.write(`${p.port}\t${p.name}\n`);
+  else if (reply.port !== undefined) process.stdout.write(`${reply.port}\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = options(argv);
+    if (opts.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (opts.verb) return await runVerb(opts);
+    if (opts.dpid === undefined && opts.ports.length === 0) throw new UsageError('give --dpid, or a --port to take the datapath id from');
+  } catch (e) {
+    if (!(e instanceof UsageError)) {
+      process.stderr.write(`tsof-switch: ${(e as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`tsof-switch: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const log = cliLogger('tsof-switch', opts.level, opts.json);
+  let sw: TsofSwitch;
+  try {
+    const dpid = opts.dpid ?? dpidFromPort(opts.ports[0].ifname);
+    const tls = opts.tls && { key: readFileSync(opts.tls.key), cert: readFileSync(opts.tls.cert), ca: readFileSync(opts.tls.ca) };
+    sw = new TsofSwitch({
+      dpid,
+      ports: opts.ports,
+      targets: opts.targets,
+      tls,
+      failMode: opts.failMode,
+      log,
+      controlPath: opts.ctl ?? defaultControlPath(dpid),
+      dpDesc: opts.dpDesc,
+      inactivityProbe: opts.probe,
+      maxBackoff: opts.maxBackoff,
+      packetInRate: opts.rate,
+      packetInBurst: opts.burst,
+    });
+    await sw.start();
+  } catch (err) {
+    log.fatal({ err }, 'cannot start the switch');
+    return 1;
+  }
+  const signal = await new Promise<string>((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+  log.info({ signal }, 'stopping');
+  await sw.stop();
+  return 0;
+}

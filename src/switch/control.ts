@@ -1,0 +1,120 @@
+// The switch's control socket: a Unix socket on which a running tsof-switch
+// takes add-port, del-port and list-ports (what ovs-vsctl add-port does for
+// Open vSwitch). One JSON object a line each way: {"cmd":"add-port",
+// "ifname":"s1-eth3","port":3} -> {"ok":true,"port":3}, or {"ok":false,
+// "error":"..."}. Only root can reach it (mode 0600, the switch runs as root).
+
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+
+export interface ControlTarget {
+  addPort(ifname: string, port?: number): number;
+  removePort(nameOrNumber: string): number;
+  readonly agent: { ports: Map<number, { portNo: number; name: string }> };
+}
+
+export type ControlRequest =
+  | { cmd: 'add-port'; ifname: string; port?: number }
+  | { cmd: 'del-port'; port: string }
+  | { cmd: 'list-ports' };
+
+export type ControlReply = { ok: true; port?: number; ports?: { port: number; name: string }[] } | { ok: false; error: string };
+
+/** Where tsof-switch puts its control socket unless told: one per datapath id. */
+export function defaultControlPath(dpid: bigint): string {
+  return `/run/tsof/tsof-switch-${dpid.toString(16).padStart(16, '0')}.ctl`;
+}
+
+/** Longest request line accepted. */
+const MAX_LINE = 4096;
+
+export class ControlServer {
+  private constructor(
+    private readonly server: Server,
+    private readonly path: string,
+  ) {}
+
+  static async listen(path: string, target: ControlTarget, log: Logger): Promise<ControlServer> {
+    mkdirSync(dirname(path), { recursive: true });
+    rmSync(path, { force: true }); // a socket left by a switch that was killed
+    const server = createServer((socket) => {
+      let buffered = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        buffered += chunk;
+        if (buffered.length > MAX_LINE && !buffered.includes('\n')) {
+          socket.end(JSON.stringify({ ok: false, error: 'request line too long' }) + '\n');
+          return;
+        }
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          const reply = execute(line, target);
+          if (!reply.ok) log.warn({ request: line, error: reply.error }, 'control request refused');
+          socket.write(JSON.stringify(reply) + '\n');
+        }
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+    log.info({ path }, 'control socket ready');
+    return new ControlServer(server, path);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((done) => this.server.close(() => done()));
+    rmSync(this.path, { force: true });
+  }
+}
+
+function execute(line: string, target: ControlTarget): ControlReply {
+  let req: ControlRequest;
+  try {
+    req = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'not a JSON object' };
+  }
+  try {
+    switch (req.cmd) {
+      case 'add-port':
+        if (typeof req.ifname !== 'string' || !req.ifname) return { ok: false, error: 'add-port needs an interface name' };
+        return { ok: true, port: target.addPort(req.ifname, req.port ?? 0) };
+      case 'del-port':
+        return { ok: true, port: target.removePort(String(req.port)) };
+      case 'list-ports':
+        return { ok: true, ports: [...target.agent.ports.values()].map((p) => ({ port: p.portNo, name: p.name })) };
+      default:
+        return { ok: false, error: `unknown command "${(req as { cmd: unknown }).cmd}"` };
+    }
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+/** Sends one request to a running switch and resolves with its reply. */
+export function controlRequest(path: string, req: ControlRequest): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(JSON.stringify(req) + '\n'));
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        socket.end();
+        resolve(JSON.parse(text.slice(0, text.indexOf('\n'))));
+      }
+    });
+    socket.on('error', (err) => reject(new Error(`cannot reach the switch at ${path}: ${err.message}`)));
+  });
+}

@@ -1,0 +1,156 @@
+// tsof-switch: an OpenFlow 1.3 switch (what ovs-vswitchd is to Open vSwitch)
+// made of three rooms: the native datapath forwards (src/datapath/), the
+// agent gives it OpenFlow semantics (agent.ts), the connection manager keeps
+// the controllers and listeners (connections.ts). This file wires them
+// together, adds and removes ports while running (the control socket,
+// control.ts), and keeps the fail mode: with no controller connected, a
+// secure switch forwards only by the flows it has; a standalone one also
+// learns like a plain Ethernet switch (OFPP_NORMAL), as Open vSwitch's
+// fail-open mode does.
+//
+// Invariants:
+// - Layers call downwards only: connections -> channel -> codec; agent ->
+//   datapath provider -> native. Nothing here touches packets.
+// - stop() leaves nothing behind: connections closed, listeners and the
+//   control socket removed, every port detached, the datapath thread ended.
+
+import type { Logger } from 'pino';
+import { encodeMessage, OFPFC, OFPG, OFPP, OFP_NO_BUFFER } from '../openflow/codec/index.ts';
+import { NativeDatapath, type Datapath, type PortSpec } from '../datapath/index.ts';
+import { SwitchAgent } from './agent.ts';
+import { ConnectionManager, type Target, type TlsFiles } from './connections.ts';
+import { ControlServer } from './control.ts';
+
+export { SwitchAgent, Connection } from './agent.ts';
+export { ConnectionManager, formatTarget, parseTarget, type Target, type TlsFiles } from './connections.ts';
+export { controlRequest, defaultControlPath } from './control.ts';
+
+export type FailMode = 'secure' | 'standalone';
+
+export interface SwitchOptions {
+  dpid: bigint;
+  /** Interfaces to attach at start, with their OpenFlow port numbers (0: the next free one). */
+  ports: { ifname: string; port: number }[];
+  /** Controllers to connect to and listeners to open. */
+  targets: Target[];
+  tls?: TlsFiles;
+  failMode: FailMode;
+  log: Logger;
+  /** Unix socket for add-port/del-port while running; none when undefined. */
+  controlPath?: string;
+  dpDesc?: string;
+  /** Echo after this much silence, close after twice it (ms); Open vSwitch's inactivity probe. */
+  inactivityProbe?: number;
+  maxBackoff?: number;
+  maxConnections?: number;
+  packetInRate?: number;
+  packetInBurst?: number;
+  /** A datapath to use instead of a new native one (tests with memory ports). */
+  datapath?: Datapath;
+}
+
+/** The cookie of the flow fail-open installs, so that it can be told apart and removed. */
+const FAIL_OPEN_COOKIE = 0x7f5f_0000_fa11_0000n;
+
+export class TsofSwitch {
+  readonly agent: SwitchAgent;
+  readonly connections: ConnectionManager;
+  private readonly dp: Datapath;
+  private readonly log: Logger;
+  private control: ControlServer | undefined;
+  private failOpen = false;
+
+  constructor(private readonly opts: SwitchOptions) {
+    this.log = opts.log;
+    this.dp = opts.datapath ?? new NativeDatapath();
+    this.agent = new SwitchAgent({
+      datapath: this.dp,
+      dpid: opts.dpid,
+      log: opts.log,
+      dpDesc: opts.dpDesc,
+      packetInRate: opts.packetInRate,
+      packetInBurst: opts.packetInBurst,
+    });
+    const probe = opts.inactivityProbe ?? 5000;
+    this.connections = new ConnectionManager(
+      {
+        targets: opts.targets,
+        tls: opts.tls,
+        channel: { echoInterval: probe, echoTimeout: 2 * probe, requestTimeout: probe, maxPendingRequests: 64 },
+        maxBackoff: opts.maxBackoff ?? 8000,
+        maxConnections: opts.maxConnections ?? 64,
+        log: opts.log,
+      },
+      (channel) => {
+        this.agent.attach(channel);
+        this.updateFailMode();
+        channel.once('close', () => this.updateFailMode());
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    try {
+      for (const p of this.opts.ports) this.addPort(p.ifname, p.port);
+      this.updateFailMode();
+      await this.connections.start();
+      if (this.opts.controlPath) this.control = await ControlServer.listen(this.opts.controlPath, this, this.log);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.log.info({ dpid: `0x${this.opts.dpid.toString(16)}`, ports: this.agent.ports.size, failMode: this.opts.failMode }, 'tsof-switch started');
+  }
+
+  /** Attaches a Linux interface (port 0: the next free number); controllers hear OFPPR_ADD. */
+  addPort(ifname: string, port = 0): number {
+    for (const p of this.agent.ports.values()) if (p.name === ifname) throw new Error(`${ifname} is port ${p.portNo} already`);
+    const spec: PortSpec = { kind: 'afpacket', port: port || this.agent.freePortNumber(), ifname };
+    return this.agent.addPort(spec).portNo;
+  }
+
+  /** Detaches a port, by interface name or number; controllers hear OFPPR_DELETE. */
+  removePort(nameOrNumber: string): number {
+    const port = [...this.agent.ports.values()].find((p) => p.name === nameOrNumber || String(p.portNo) === nameOrNumber);
+    if (!port) throw new Error(`no port named or numbered "${nameOrNumber}"`);
+    this.agent.removePort(port.portNo);
+    return port.portNo;
+  }
+
+  async stop(): Promise<void> {
+    await this.control?.close();
+    await this.connections.stop();
+    this.agent.close();
+    for (const p of [...this.agent.ports.keys()]) this.agent.removePort(p);
+    this.dp.close();
+    this.log.info('tsof-switch stopped');
+  }
+
+  /** Standalone without a controller: a lowest-priority NORMAL flow in table 0; taken out when one connects. */
+  private updateFailMode(): void {
+    const want = this.opts.failMode === 'standalone' && !this.agent.connected;
+    if (want === this.failOpen) return;
+    this.failOpen = want;
+    const e = this.dp.flowMod(
+      encodeMessage({
+        type: 'flow_mod',
+        xid: 0,
+        cookie: FAIL_OPEN_COOKIE,
+        cookieMask: 0xffffffffffffffffn,
+        tableId: 0,
+        command: want ? OFPFC.ADD : OFPFC.DELETE_STRICT,
+        idleTimeout: 0,
+        hardTimeout: 0,
+        priority: 0,
+        bufferId: OFP_NO_BUFFER,
+        outPort: OFPP.ANY,
+        outGroup: OFPG.ANY,
+        flags: 0,
+        match: [],
+        instructions: want ? [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL, maxLen: 0 }] }] : [],
+      }),
+    );
+    if (e) this.log.error({ error: e }, 'fail-open flow not changed');
+    this.log.info(want ? 'no controller: fail-open (standalone), forwarding as a learning switch' : 'a controller is connected: fail-open ends');
+  }
+}
