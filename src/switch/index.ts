@@ -45,8 +45,6 @@ export interface SwitchOptions {
   maxConnections?: number;
   packetInRate?: number;
   packetInBurst?: number;
-  /** A datapath to use instead of a new native one (tests with memory ports). */
-  datapath?: Datapath;
 }
 
 /** The cookie of the flow fail-open installs, so that it can be told apart and removed. */
@@ -62,7 +60,7 @@ export class TsofSwitch {
 
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
-    this.dp = opts.datapath ?? new NativeDatapath();
+    this.dp = new NativeDatapath();
     this.agent = new SwitchAgent({
       datapath: this.dp,
       dpid: opts.dpid,
