@@ -17,9 +17,11 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --dpid ID               datapath id, hex (0x1, 0000000000000001); default: from the first port's MAC
   --port IFACE[=PORT]     attach a Linux interface as OpenFlow port PORT (default: the next free number);
                           repeat for each port
-  --controller TARGET     connect to a controller: tcp:HOST[:PORT] or ssl:HOST[:PORT] (port 6653 if not given);
-                          repeat for several controllers
-  --listen TARGET         accept controllers and tools (ovs-ofctl): ptcp:[PORT][:IP] or pssl:[PORT][:IP]
+  --controller TARGET     a controller: connect to it, tcp:HOST[:PORT] or ssl:HOST[:PORT] (port 6653 if not
+                          given), or let it connect, ptcp:[PORT][:IP] or pssl:[PORT][:IP]; repeat for several
+  --listen TARGET         accept tools such as ovs-ofctl: ptcp:[PORT][:IP] or pssl:[PORT][:IP]; as Open vSwitch's
+                          management socket, these are not controllers for the fail mode and get asynchronous
+                          messages only after setting a nonzero miss_send_len
   --fail-mode MODE        standalone (default: with no controller, forward as a learning switch) or secure
                           (with no controller, only the flows already installed)
   --private-key FILE      for ssl: and pssl: (PEM), with --certificate and --ca-cert:
@@ -111,8 +113,8 @@ function options(argv: string[]) {
     throw new UsageError(`unknown command "${positionals[0]}" (commands: ${VERBS.join(', ')})`);
   }
   const targets = [
-    ...parseTargets('controller', v.controller ?? [], ['tcp', 'ssl']),
-    ...parseTargets('listen', v.listen ?? [], ['ptcp', 'pssl']),
+    ...parseTargets('controller', v.controller ?? [], ['tcp', 'ssl', 'ptcp', 'pssl']),
+    ...parseTargets('listen', v.listen ?? [], ['ptcp', 'pssl']).map((t) => ({ ...t, service: true })),
   ];
   const tlsFiles = [v['private-key'], v.certificate, v['ca-cert']];
   if (tlsFiles.some((f) => f !== undefined) && tlsFiles.some((f) => f === undefined)) {

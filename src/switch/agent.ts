@@ -75,12 +75,21 @@ export class Connection {
   /** Token bucket for packet-ins. */
   tokens: number;
   refilledAt = Date.now();
+  /**
+   * Asynchronous messages wanted at all. A service connection (one that came
+   * to a passive listener: ovs-ofctl, a monitor) gets none until it sets a
+   * nonzero miss_send_len, as in Open vSwitch.
+   */
+  asyncOn: boolean;
 
   constructor(
     readonly channel: Channel,
+    /** A passive listener's connection: it does not count as a controller for the fail mode. */
+    readonly service: boolean,
     burst: number,
   ) {
     this.tokens = burst;
+    this.asyncOn = !service;
   }
 
   get isSlave(): boolean {
@@ -89,7 +98,7 @@ export class Connection {
 
   /** Whether this connection asked for an async message of this kind and reason. */
   wants(kind: keyof AsyncConfig, reason: number): boolean {
-    return ((this.async[kind][this.isSlave ? 1 : 0] >>> reason) & 1) === 1;
+    return this.asyncOn && ((this.async[kind][this.isSlave ? 1 : 0] >>> reason) & 1) === 1;
   }
 }
 
@@ -179,9 +188,9 @@ export class SwitchAgent {
 
   // ---- connections ------------------------------------------------------------------
 
-  /** Serves a controller connection whose HELLO exchange succeeded, until it closes. */
-  attach(channel: Channel): Connection {
-    const conn = new Connection(channel, this.burst);
+  /** Serves a connection whose HELLO exchange succeeded, until it closes; service: it came to a passive listener. */
+  attach(channel: Channel, service: boolean): Connection {
+    const conn = new Connection(channel, service, this.burst);
     this.connections.add(conn);
     channel.on('message', (msg, bytes) => {
       try {
@@ -196,9 +205,9 @@ export class SwitchAgent {
     return conn;
   }
 
-  /** Whether any controller connection is up (fail modes look at this). */
-  get connected(): boolean {
-    for (const c of this.connections) if (c.channel.state === 'open') return true;
+  /** Whether a controller (not a service connection) is connected: the fail modes look at this. */
+  get controllerConnected(): boolean {
+    for (const c of this.connections) if (!c.service && c.channel.state === 'open') return true;
     return false;
   }
 
@@ -238,6 +247,7 @@ export class SwitchAgent {
         return;
       case 'set_config':
         if (msg.flags & ~3) return fail(ERR.SWITCH_CONFIG_FAILED.BAD_FLAGS);
+        if (conn.service) conn.asyncOn = msg.missSendLen > 0;
         // A slave's set_config changes nothing (as in Open vSwitch): the config is the switch's.
         if (conn.isSlave) return;
         this.config = { flags: msg.flags, missSendLen: msg.missSendLen };

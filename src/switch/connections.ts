@@ -22,7 +22,18 @@ import { OFP_TCP_PORT } from '../openflow/codec/index.ts';
 
 export type Target =
   | { kind: 'tcp' | 'ssl'; host: string; port: number }
-  | { kind: 'ptcp' | 'pssl'; host: string | undefined; port: number };
+  | {
+      kind: 'ptcp' | 'pssl';
+      host: string | undefined;
+      port: number;
+      /**
+       * Its connections are service connections (ovs-ofctl, monitors), not
+       * controllers: they do not end fail-open, and get asynchronous messages
+       * only once they ask (Open vSwitch's management socket); otherwise a
+       * controller connects here (ovs-vsctl set-controller ptcp:).
+       */
+      service?: boolean;
+    };
 
 /** PEM key, certificate and CA certificate for ssl: and pssl: targets. */
 export interface TlsFiles {

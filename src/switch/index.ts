@@ -79,8 +79,8 @@ export class TsofSwitch {
         maxConnections: opts.maxConnections ?? 64,
         log: opts.log,
       },
-      (channel) => {
-        this.agent.attach(channel);
+      (channel, target) => {
+        this.agent.attach(channel, 'service' in target && target.service === true);
         this.updateFailMode();
         channel.once('close', () => this.updateFailMode());
       },
@@ -126,7 +126,7 @@ export class TsofSwitch {
 
   /** Standalone without a controller: a lowest-priority NORMAL flow in table 0; taken out when one connects. */
   private updateFailMode(): void {
-    const want = this.opts.failMode === 'standalone' && !this.agent.connected;
+    const want = this.opts.failMode === 'standalone' && !this.agent.controllerConnected;
     if (want === this.failOpen) return;
     this.failOpen = want;
     const e = this.dp.flowMod(

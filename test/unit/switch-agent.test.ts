@@ -59,7 +59,7 @@ async function rig(n: number): Promise<Rig> {
       maxConnections: 8,
       log,
     },
-    (ch) => agent.attach(ch),
+    (ch) => agent.attach(ch, false),
   );
   await conns.start();
   return { dp, agent, conns, controllers, handles: await Promise.all(handles) };
@@ -223,7 +223,7 @@ describe('raw connections', () => {
         maxConnections: 8,
         log,
       },
-      (ch) => r.agent.attach(ch),
+      (ch) => r.agent.attach(ch, false),
     );
     await passive.start();
     const got: Message[] = [];

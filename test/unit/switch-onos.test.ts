@@ -39,7 +39,7 @@ beforeAll(async () => {
       maxConnections: 4,
       log,
     },
-    (ch) => agent.attach(ch),
+    (ch) => agent.attach(ch, false),
   );
   await conns.start();
   const socket = connect(conns.listening()[0], '127.0.0.1');

@@ -60,7 +60,7 @@ function start(targets: Target[]): Promise<void> {
       maxConnections: 8,
       log,
     },
-    (ch) => agent.attach(ch),
+    (ch) => agent.attach(ch, false),
   );
   return conns.start();
 }

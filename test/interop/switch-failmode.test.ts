@@ -1,0 +1,116 @@
+// tsof-switch's fail modes with two hosts in network namespaces: standalone
+// forwards as a learning switch while no controller is connected, and stops
+// doing so (its fail-open flow removed) once one connects; secure forwards
+// nothing without flows. Also: SIGTERM leaves no port, socket or process
+// behind. Needs root; names are unique per run and only they are removed.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/index.ts';
+
+const run = promisify(execFile);
+const sh = async (cmd: string, ...args: string[]) => (await run(cmd, args, { encoding: 'utf8' })).stdout;
+const id = randomBytes(2).toString('hex');
+const ns = (h: number) => `tsfm${id}h${h}`;
+const sw = (h: number) => `tsfm${id}s${h}`;
+const ctl = `/tmp/tsfm${id}.ctl`;
+const ofPort = 20000 + (parseInt(id, 16) % 20000);
+
+async function ping(from: number, to: number, count = 3): Promise<boolean> {
+  try {
+    await sh('ip', 'netns', 'exec', ns(from), 'ping', '-c', String(count), '-i', '0.2', '-W', '1', `10.77.0.${to}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function flows(listen: number): Promise<string[]> {
+  const out = await sh('ovs-ofctl', '-O', 'OpenFlow13', '--no-stats', 'dump-flows', `tcp:127.0.0.1:${listen}`);
+  // --no-stats prints the flows alone, without the reply's title line.
+  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Starts tsof-switch on the two host links; resolves once its listener answers. */
+async function startSwitch(...flags: string[]): Promise<ChildProcess> {
+  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--port', `${sw(1)}=1`, '--port', `${sw(2)}=2`, '--ctl', ctl, ...flags], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr!.on('data', (d) => (log += d));
+  for (const end = Date.now() + 10_000; !log.includes('tsof-switch started'); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > end || child.exitCode !== null) throw new Error(`tsof-switch did not start:\n${log}`);
+  }
+  return child;
+}
+
+async function stopSwitch(child: ChildProcess): Promise<number | null> {
+  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return done;
+}
+
+beforeAll(async () => {
+  await sh('bash', 'scripts/install-peers.sh', 'iproute2', 'iputils-ping', 'openvswitch-common');
+  for (const h of [1, 2]) {
+    await sh('ip', 'netns', 'add', ns(h));
+    await sh('ip', 'link', 'add', sw(h), 'type', 'veth', 'peer', 'name', `tsfm${id}p${h}`);
+    await sh('ip', 'link', 'set', `tsfm${id}p${h}`, 'netns', ns(h));
+    await sh('sysctl', '-qw', `net.ipv6.conf.${sw(h)}.disable_ipv6=1`);
+    await sh('ip', 'link', 'set', sw(h), 'up');
+    const inNs = (...a: string[]) => sh('ip', 'netns', 'exec', ns(h), ...a);
+    await inNs('sysctl', '-qw', `net.ipv6.conf.all.disable_ipv6=1`);
+    await inNs('ip', 'link', 'set', `tsfm${id}p${h}`, 'name', 'eth0');
+    await inNs('ip', 'addr', 'add', `10.77.0.${h}/24`, 'dev', 'eth0');
+    await inNs('ip', 'link', 'set', 'eth0', 'up');
+  }
+});
+
+afterAll(async () => {
+  for (const h of [1, 2]) {
+    await sh('ip', 'link', 'del', sw(h)).catch(() => undefined);
+    await sh('ip', 'netns', 'del', ns(h)).catch(() => undefined);
+  }
+});
+
+describe('fail modes', () => {
+  it('standalone: a learning switch without a controller, until one connects', async () => {
+    const listen = ofPort + 1;
+    const child = await startSwitch('--fail-mode', 'standalone', '--controller', `tcp:127.0.0.1:${ofPort}`, '--max-backoff', '500', '--listen', `ptcp:${listen}:127.0.0.1`);
+    try {
+      expect(await flows(listen)).toEqual(['cookie=0x7f5f0000fa110000, priority=0 actions=NORMAL']);
+      expect(await ping(1, 2)).toBe(true);
+      // A controller that installs nothing: once it is connected the switch forwards by (no) flows.
+      const controller = new Controller({ host: '127.0.0.1', port: ofPort, logger: pino({ level: 'silent' }) });
+      const connected = new Promise((resolve) => controller.once('switch', resolve));
+      await controller.listen();
+      await connected;
+      try {
+        expect(await flows(listen)).toEqual([]);
+        await sh('ip', 'netns', 'exec', ns(1), 'ip', 'neigh', 'flush', 'all');
+        expect(await ping(1, 2, 2)).toBe(false);
+      } finally {
+        await controller.close();
+      }
+    } finally {
+      expect(await stopSwitch(child)).toBe(0);
+    }
+  });
+
+  it('secure: nothing forwards without flows; SIGTERM leaves nothing behind', async () => {
+    const child = await startSwitch('--fail-mode', 'secure');
+    await sh('ip', 'netns', 'exec', ns(1), 'ip', 'neigh', 'flush', 'all');
+    expect(await ping(1, 2, 2)).toBe(false);
+    expect(existsSync(ctl)).toBe(true);
+    expect(await stopSwitch(child)).toBe(0);
+    expect(existsSync(ctl)).toBe(false);
+    // The interfaces are free again: no packet socket holds them (a new switch can take them at once).
+    const again = await startSwitch('--fail-mode', 'standalone');
+    expect(await ping(1, 2)).toBe(true);
+    expect(await stopSwitch(again)).toBe(0);
+  });
+});
