@@ -9,6 +9,7 @@ set -euo pipefail
 declare -A PEERS=(
   [openvswitch-switch]=/usr/sbin/ovs-vswitchd
   [openvswitch-common]=/usr/bin/ovs-ofctl
+  [openvswitch-testcontroller]=/usr/bin/ovs-testcontroller
   [python3-os-ken]=/usr/bin/osken-manager
   [tshark]=/usr/bin/tshark
   [iproute2]=/usr/sbin/ip
