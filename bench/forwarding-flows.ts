@@ -1,17 +1,16 @@
-// The flow tables of bench/forwarding.sh, described once and rendered twice:
-// as OFPT_FLOW_MOD messages for tsof's datapath and as ovs-ofctl add-flows
-// lines for Open vSwitch, so both switches run exactly the same tables.
+// The flow tables of bench/forwarding.ts, described once and rendered as
+// ovs-ofctl add-flows lines, which ovs-ofctl loads into both tsof-switch and
+// Open vSwitch, so both switches run exactly the same tables.
 //
 // - "ports": in_port=1 -> output:2 and back, the least a switch can do.
 // - "100k": 100,000 flows over 4 tables, 25,000 each, on a different field
 //   per table, every one an exact match that the generator's frames can hit:
 //   table 0 ipv4_src, 1 udp_src, 2 ipv4_dst, 3 udp_dst (then output:2). The
-//   frames (forwarding.sh) vary udp_src over 1,000 values, so they meet 1,000
+//   frames (forwarding.ts) vary udp_src over 1,000 values, so they meet 1,000
 //   flows of table 1 and one of each other table. in_port=2 -> output:1 at a
 //   lower priority carries the way back (TCP acknowledgements).
 
-import { flowMod } from '../src/controller/index.ts';
-import { encodeMessage, type OxmBasic } from '../src/openflow/codec/index.ts';
+import type { OxmBasic } from '../src/openflow/codec/index.ts';
 
 export type Scenario = 'ports' | '100k';
 export const SCENARIOS: readonly Scenario[] = ['ports', '100k'];
@@ -54,12 +53,6 @@ export function flows(scenario: Scenario): BenchFlow[] {
     );
   }
   return out;
-}
-
-/** The flow as an OFPT_FLOW_MOD. */
-export function flowModBytes(f: BenchFlow): Uint8Array {
-  const next = 'goto' in f.next ? { goto: f.next.goto } : { apply: [{ type: 'output' as const, port: f.next.output, maxLen: 0 }] };
-  return encodeMessage({ ...flowMod({ tableId: f.table, priority: f.priority, match: f.match, instructions: next }), xid: 0 });
 }
 
 // ovs-ofctl's names for the OXM fields used here.

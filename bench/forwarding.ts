@@ -1,5 +1,6 @@
-// The forwarding benchmark: tsof's datapath, Open vSwitch 3.1's userspace
-// datapath (datapath_type=netdev) and a Linux bridge, on one topology, in one run:
+// The forwarding benchmark: tsof-switch (the switch process, its flows loaded
+// by ovs-ofctl like Open vSwitch's), Open vSwitch 3.1's userspace datapath
+// (datapath_type=netdev) and a Linux bridge, on one topology, in one run:
 //
 //   h1 (netns) eth0 == veth == s1 [switch] s2 == veth == eth0 h2 (netns)
 //
@@ -12,7 +13,8 @@
 //   default), and for Open vSwitch once more with checksum offload turned off
 //   on both hosts, as its users have to.
 //
-// The switches take turns on the same veths: each round attaches one, measures,
+// The switches take turns on the same veths: each round attaches one (tsof-switch
+// through its control socket, as ovs-vsctl add-port does for OVS), measures,
 // detaches it, and the order rotates every round, so all of them see the same
 // moments of a shared machine. The tables give every round and the median; the
 // ratios are of medians. The machine has 2 cores, shared by the generator, the
@@ -29,8 +31,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { NativeDatapath } from '../src/datapath/index.ts';
-import { flowModBytes, flows, ovsLine, SCENARIOS, type Scenario } from './forwarding-flows.ts';
+import { flows, ovsLine, SCENARIOS, type Scenario } from './forwarding-flows.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -71,11 +72,14 @@ const OVS_BR = `tsfw${id}ovs`;
 const LINUX_BR = `tsfw${id}br`;
 const tmp = mkdtempSync(join(tmpdir(), 'tsof-forwarding-'));
 const inNs = (n: number, cmd: string, ...args: string[]): string => sh('ip', 'netns', 'exec', ns(n), cmd, ...args);
-let dp: NativeDatapath | undefined;
+const TSOF_CTL = join(tmp, 'tsof-switch.ctl');
+const TSOF_PORT = 20000 + (parseInt(id, 16) % 20000);
+const TSOF_OF = `tcp:127.0.0.1:${TSOF_PORT}`;
+let tsofSwitch: ChildProcess | undefined;
 
 function cleanup(): void {
-  dp?.close();
-  dp = undefined;
+  tsofSwitch?.kill('SIGTERM');
+  tsofSwitch = undefined;
   quiet('ovs-vsctl', '--timeout=5', '--if-exists', 'del-br', OVS_BR);
   quiet('ip', 'link', 'del', LINUX_BR);
   for (const n of [1, 2]) {
@@ -123,13 +127,14 @@ interface Switch {
   detach(): void;
 }
 
+const tsofCtl = (...args: string[]): string => sh('node', 'bin/tsof-switch.js', '--ctl', TSOF_CTL, ...args);
 const tsof: Switch = {
-  name: 'tsof',
+  name: 'tsof-switch',
   attach: () => {
-    for (const n of [1, 2]) dp!.addPort({ kind: 'afpacket', port: n, ifname: sw(n) });
+    for (const n of [1, 2]) tsofCtl('add-port', `${sw(n)}=${n}`);
   },
   detach: () => {
-    for (const n of [1, 2]) dp!.removePort(n);
+    for (const n of [1, 2]) tsofCtl('del-port', String(n));
   },
 };
 const ovs: Switch = {
@@ -159,20 +164,40 @@ const bridge: Switch = {
   },
 };
 
-function loadFlows(scenario: Scenario): void {
-  dp?.close();
-  dp = new NativeDatapath();
-  const table = flows(scenario);
-  for (const f of table) {
-    const err = dp.flowMod(flowModBytes(f));
-    if (err) throw new Error(`tsof refused a flow (type ${err.type}, code ${err.code}): ${ovsLine(f)}`);
+/** tsof-switch without ports, secure, with a listener for ovs-ofctl; ports come and go through its control socket. */
+async function startTsof(): Promise<void> {
+  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--fail-mode', 'secure', '--listen', `ptcp:${TSOF_PORT}:127.0.0.1`, '--ctl', TSOF_CTL, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  tsofSwitch = child;
+  for (let tries = 0; ; tries++) {
+    await sleep(200);
+    if (child.exitCode !== null) throw new Error(`tsof-switch exited with ${child.exitCode}`);
+    try {
+      tsofCtl('list-ports');
+      return;
+    } catch (e) {
+      if (tries > 50) throw e;
+    }
   }
+}
+
+/** The same table into both switches, each by ovs-ofctl add-flows. */
+function loadFlows(scenario: Scenario): void {
+  const table = flows(scenario);
   const file = join(tmp, `${scenario}.flows`);
   writeFileSync(file, table.map(ovsLine).join('\n') + '\n');
-  sh('ovs-ofctl', '-O', 'OpenFlow13', 'del-flows', OVS_BR);
-  sh('ovs-ofctl', '-O', 'OpenFlow13', 'add-flows', OVS_BR, file);
-  const ovsCount = Number(/flow_count=(\d+)/.exec(sh('ovs-ofctl', '-O', 'OpenFlow13', 'dump-aggregate', OVS_BR))?.[1]);
-  if (ovsCount !== table.length) throw new Error(`Open vSwitch has ${ovsCount} flows, not ${table.length}`);
+  for (const target of [OVS_BR, TSOF_OF]) {
+    sh('ovs-ofctl', '-O', 'OpenFlow13', 'del-flows', target);
+    sh('ovs-ofctl', '-O', 'OpenFlow13', 'add-flows', target, file);
+    const count = Number(/flow_count=(\d+)/.exec(sh('ovs-ofctl', '-O', 'OpenFlow13', 'dump-aggregate', target))?.[1]);
+    if (count !== table.length) throw new Error(`${target} has ${count} flows, not ${table.length}`);
+  }
+}
+
+/** Packets the flows of one table in tsof-switch matched, as ovs-ofctl dump-aggregate says. */
+function tsofMatched(tableId: number): number {
+  return Number(/packet_count=(\d+)/.exec(sh('ovs-ofctl', '-O', 'OpenFlow13', 'dump-aggregate', TSOF_OF, `table=${tableId}`))?.[1] ?? 0);
 }
 
 // ---- measuring ------------------------------------------------------------------------
@@ -271,6 +296,7 @@ function table(title: string, unit: string, res: Results, digits: number): void 
 console.log(`forwarding benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
   `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`UDP ${SECS} s per measurement, TCP ${TCP_SECS} s, ${ROUNDS} rounds`);
+await startTsof();
 
 if (opt.only !== 'tcp') {
   for (const scenario of SCENARIOS) {
@@ -284,11 +310,9 @@ if (opt.only !== 'tcp') {
     });
     // A benchmark of a switch that does not forward is worthless.
     for (const [name, xs] of res) if (xs.some((x) => x < 1000)) throw new Error(`${name} delivered ${xs.join(', ')} pps in "${scenario}"`);
-    if (scenario === '100k' && dp!.tableStats(3).matchedCount === 0n) throw new Error('tsof: no frame reached table 3');
+    if (scenario === '100k' && tsofMatched(3) === 0) throw new Error('tsof-switch: no frame reached table 3');
     table(`64-byte UDP, flows "${scenario}" (${flows(scenario).length} flows): delivered frames per second`, 'pps', res, 0);
     table(`(what trafgen offered meanwhile, frames per second: it shares the CPUs with the switch)`, 'pps', offered, 0);
-    const s = dp!.stats();
-    console.log(`\ntsof datapath: ${s.packets} frames run, ${s.emcHits} cache hits, ${s.classifierLookups} classifier lookups, ${s.tableMisses} misses, ${s.dropped} dropped`);
   }
 }
 
@@ -297,5 +321,5 @@ if (opt.only !== 'udp') {
   const res = await rounds([tsof, ovs, ovsTxOff, bridge], tcp);
   table('One iperf3 TCP stream h1 -> h2, flows "ports": Gbit/s', 'Gbit/s', res, 2);
 }
-// The datapath's upcall channel keeps the event loop alive: exit, which cleans up.
+// Exit, which cleans up (tsof-switch is stopped with SIGTERM).
 process.exit(0);
