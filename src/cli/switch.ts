@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { controlRequest, defaultControlPath, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
-import { cliLogger, LOG_LEVELS } from './log.ts';
+import { cliLogger, LOG_LEVELS, stopSignal } from './daemon.ts';
 
 const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
@@ -218,10 +218,7 @@ export async function main(argv: string[]): Promise<number> {
     log.fatal({ err }, 'cannot start the switch');
     return 1;
   }
-  const signal = await new Promise<string>((done) => {
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
-  });
+  const signal = await stopSignal();
   log.info({ signal }, 'stopping');
   await sw.stop();
   return 0;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cliLogger, LOG_LEVELS } from '../cli/log.ts';
+import { cliLogger, LOG_LEVELS, stopSignal } from '../cli/daemon.ts';
 import { Controller } from './controller.ts';
 
 const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
@@ -109,10 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     log.fatal({ err }, 'cannot listen');
     return 1;
   }
-  const signal = await new Promise<string>((done) => {
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
-  });
+  const signal = await stopSignal();
   log.info({ signal }, 'shutting down');
   await controller.close();
   return 0;

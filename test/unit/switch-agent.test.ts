@@ -6,7 +6,6 @@
 // 64 KiB, roles and generation ids, async config, port status and bad input.
 
 import { connect } from 'node:net';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Controller,
@@ -23,10 +22,11 @@ import {
 } from '../../src/controller/index.ts';
 import { NativeDatapath } from '../../src/datapath/index.ts';
 import { decodeMessage, encodeMessage, Framer, type Message } from '../../src/openflow/codec/index.ts';
-import { ConnectionManager, SwitchAgent } from '../../src/switch/index.ts';
+import type { ConnectionManager, SwitchAgent } from '../../src/switch/index.ts';
 import { numbered, numberOf, takeN, until } from '../support/datapath.ts';
+import { agentWith, connectAgent, silent } from '../support/switch.ts';
 
-const log = pino({ level: 'silent' });
+const log = silent;
 const DPID = 0x51n;
 const toPort = (port: number) => ({ type: 'output' as const, port, maxLen: 0 });
 
@@ -41,8 +41,7 @@ interface Rig {
 /** A switch with memory ports 1-3 connected to n controllers; resolves once every controller has it. */
 async function rig(n: number): Promise<Rig> {
   const dp = new NativeDatapath();
-  const agent = new SwitchAgent({ datapath: dp, dpid: DPID, log });
-  for (const port of [1, 2, 3]) agent.addPort({ kind: 'memory', port });
+  const agent = agentWith(dp, DPID, [1, 2, 3]);
   const controllers: Controller[] = [];
   const handles: Promise<SwitchHandle>[] = [];
   for (let i = 0; i < n; i++) {
@@ -51,17 +50,7 @@ async function rig(n: number): Promise<Rig> {
     handles.push(new Promise((resolve) => c.once('switch', resolve)));
   }
   const ports = await Promise.all(controllers.map((c) => c.listen()));
-  const conns = new ConnectionManager(
-    {
-      targets: ports.map((a) => ({ kind: 'tcp', host: '127.0.0.1', port: a.port })),
-      channel: { echoInterval: 5000, echoTimeout: 10000, requestTimeout: 5000, maxPendingRequests: 64 },
-      maxBackoff: 1000,
-      maxConnections: 8,
-      log,
-    },
-    (ch) => agent.attach(ch, false),
-  );
-  await conns.start();
+  const conns = await connectAgent(agent, ports.map((a) => ({ kind: 'tcp', host: '127.0.0.1', port: a.port })));
   return { dp, agent, conns, controllers, handles: await Promise.all(handles) };
 }
 
@@ -215,17 +204,7 @@ describe('raw connections', () => {
 
   /** A passive listener and a raw socket to it: what it answers to what we write. */
   async function exchange(messages: Uint8Array[], want: number): Promise<Message[]> {
-    const passive = new ConnectionManager(
-      {
-        targets: [{ kind: 'ptcp', host: '127.0.0.1', port: 0 }],
-        channel: { echoInterval: 5000, echoTimeout: 10000, requestTimeout: 5000, maxPendingRequests: 64 },
-        maxBackoff: 1000,
-        maxConnections: 8,
-        log,
-      },
-      (ch) => r.agent.attach(ch, false),
-    );
-    await passive.start();
+    const passive = await connectAgent(r.agent, [{ kind: 'ptcp', host: '127.0.0.1', port: 0 }]);
     const got: Message[] = [];
     const socket = connect(passive.listening()[0], '127.0.0.1');
     const framer = new Framer();

@@ -9,14 +9,14 @@
 // round here; the poll is the same each time). No root: memory ports.
 
 import { connect } from 'node:net';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeDatapath } from '../../src/datapath/index.ts';
 import { Channel } from '../../src/openflow/channel/index.ts';
 import { OFPCR_ROLE, OFPG, OFPM, OFPP, OFPTT, type Message } from '../../src/openflow/codec/index.ts';
-import { ConnectionManager, SwitchAgent } from '../../src/switch/index.ts';
+import type { ConnectionManager } from '../../src/switch/index.ts';
+import { agentWith, connectAgent, silent } from '../support/switch.ts';
 
-const log = pino({ level: 'silent' });
+const log = silent;
 const DPID = 0x0000_0000_0000_0a01n;
 const ANY_FLOW = { tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] };
 /** ONOS's flow rules carry its app id in the cookie's top bits. */
@@ -29,19 +29,7 @@ const unsolicited: Message[] = [];
 
 beforeAll(async () => {
   dp = new NativeDatapath();
-  const agent = new SwitchAgent({ datapath: dp, dpid: DPID, log });
-  for (const port of [1, 2]) agent.addPort({ kind: 'memory', port });
-  conns = new ConnectionManager(
-    {
-      targets: [{ kind: 'ptcp', host: '127.0.0.1', port: 0 }],
-      channel: { echoInterval: 5000, echoTimeout: 15000, requestTimeout: 5000, maxPendingRequests: 64 },
-      maxBackoff: 1000,
-      maxConnections: 4,
-      log,
-    },
-    (ch) => agent.attach(ch, false),
-  );
-  await conns.start();
+  conns = await connectAgent(agentWith(dp, DPID, [1, 2]), [{ kind: 'ptcp', host: '127.0.0.1', port: 0 }]);
   const socket = connect(conns.listening()[0], '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   onos = new Channel(socket, { echoInterval: 5000, echoTimeout: 15000, requestTimeout: 5000, maxPendingRequests: 64, name: 'onos-replay' }, log);

@@ -8,14 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type SwitchHandle } from '../../src/controller/index.ts';
 import { NativeDatapath } from '../../src/datapath/index.ts';
 import { Channel } from '../../src/openflow/channel/index.ts';
-import { ConnectionManager, SwitchAgent, type Target, type TlsFiles } from '../../src/switch/index.ts';
+import type { ConnectionManager, Target, TlsFiles } from '../../src/switch/index.ts';
+import { agentWith, connectAgent, silent } from '../support/switch.ts';
 
-const log = pino({ level: 'silent' });
+const log = silent;
 let dir: string;
 const pem = (name: string) => readFileSync(join(dir, name));
 
@@ -48,21 +48,9 @@ afterEach(async () => {
   dp.close();
 });
 
-function start(targets: Target[]): Promise<void> {
+async function start(targets: Target[]): Promise<void> {
   dp = new NativeDatapath();
-  const agent = new SwitchAgent({ datapath: dp, dpid: 0x7150n, log });
-  conns = new ConnectionManager(
-    {
-      targets,
-      tls: files('switch', 'ca'),
-      channel: { echoInterval: 5000, echoTimeout: 10000, requestTimeout: 5000, maxPendingRequests: 64 },
-      maxBackoff: 200,
-      maxConnections: 8,
-      log,
-    },
-    (ch) => agent.attach(ch, false),
-  );
-  return conns.start();
+  conns = await connectAgent(agentWith(dp, 0x7150n, []), targets, files('switch', 'ca'));
 }
 
 /** A TLS controller (the SDK) that asks for the switch's certificate and trusts `ca`. */

@@ -1,6 +1,7 @@
-// The text logger of the command-line tools: pino records written to stderr
-// as one readable line each (time, level, message, then the record's own
-// fields as key=value), or pino's JSON lines when asked.
+// What the daemons (tsof-switch, tsof-controller) share: their logger, pino
+// records written to stderr as one readable line each (time, level, message,
+// then the record's own fields as key=value) or as pino's JSON lines, and the
+// wait for the signal that stops them.
 
 import { pino, type Logger } from 'pino';
 
@@ -16,4 +17,12 @@ export function cliLogger(name: string, level: string, json: boolean): Logger {
     process.stderr.write(`${new Date(time).toISOString().slice(11, 23)} ${names[n] ?? n} ${msg}${kv.join('')}${error}\n`);
   };
   return pino({ level, base: undefined }, { write });
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM. */
+export function stopSignal(): Promise<string> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
 }
