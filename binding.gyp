@@ -16,12 +16,17 @@
         "native/idmap.c",
         "native/mac_learning.c",
         "native/meter.c",
+        "native/mod_apply.c",
+        "native/mod_decode.c",
         "native/netlink.c",
         "native/offload.c",
         "native/pipeline.c",
         "native/port_afpacket.c",
         "native/port_memory.c",
-        "native/rcu.c"
+        "native/port_table.c",
+        "native/rcu.c",
+        "native/stats.c",
+        "native/walk.c"
       ],
       "cflags_c": [
         "-std=c11",

@@ -1,5 +1,5 @@
 /*
- * actions.c: action parsing and header edits (see actions.h).
+ * actions.c: action decoding and header edits (see actions.h).
  *
  * Every edit finds its header through the offsets flow extraction recorded
  * (x->ofs), refreshed first if an earlier edit moved headers, and writes only
@@ -234,7 +234,7 @@ static void set_ipv4_ttl(uint8_t *ip, uint8_t ttl)
 	csum_adjust(ip + 10, old, sum16(ip + 8, 1, 0));
 }
 
-/* ---- parsing ---- */
+/* ---- decoding ---- */
 
 #define BAD_ACTION(code) TSOF_ERR(TSOF_OFPET_BAD_ACTION, TSOF_OFPBAC_##code)
 
@@ -255,7 +255,7 @@ static bool is_output_port(uint32_t port, bool packet_out)
 	}
 }
 
-static int parse_set_field(const uint8_t *p, size_t alen, struct tsof_action *a)
+static int decode_set_field(const uint8_t *p, size_t alen, struct tsof_action *a)
 {
 	if (alen < 8)
 		return BAD_ACTION(BAD_SET_LEN);
@@ -279,7 +279,7 @@ static int parse_set_field(const uint8_t *p, size_t alen, struct tsof_action *a)
 	return 0;
 }
 
-static int parse_one(const uint8_t *p, size_t alen, const struct tsof_action_env *env,
+static int decode_one(const uint8_t *p, size_t alen, const struct tsof_action_env *env,
 		     struct tsof_action *a)
 {
 	uint16_t type = tsof_rd16(p);
@@ -299,7 +299,7 @@ static int parse_one(const uint8_t *p, size_t alen, const struct tsof_action_env
 		a->slot = TSOF_AS_OUTPUT;
 		return 0;
 	case TSOF_OFPAT_SET_FIELD:
-		return parse_set_field(p, alen, a);
+		return decode_set_field(p, alen, a);
 	case TSOF_OFPAT_EXPERIMENTER:
 		return BAD_ACTION(BAD_EXPERIMENTER);
 	case TSOF_OFPAT_COPY_TTL_OUT: a->slot = TSOF_AS_COPY_TTL_OUT; break;
@@ -332,10 +332,11 @@ static int parse_one(const uint8_t *p, size_t alen, const struct tsof_action_env
 		uint32_t id = tsof_rd32(p + 4);
 		if (alen != want)
 			return BAD_ACTION(BAD_LEN);
-		if (id > TSOF_OFPG_MAX || !env->group || !(a->u.group = env->group(env->arg, id)))
+		if (id > TSOF_OFPG_MAX)
 			return BAD_ACTION(BAD_OUT_GROUP);
+		a->u.group.id = id;
 		a->slot = TSOF_AS_GROUP;
-		return 0;
+		return tsof_refs_add(env->refs, id, false, BAD_ACTION(BAD_OUT_GROUP));
 	}
 	default:
 		return BAD_ACTION(BAD_TYPE);
@@ -348,12 +349,37 @@ void tsof_actions_free(struct tsof_actions *acts)
 	if (!acts)
 		return;
 	for (uint32_t i = 0; i < acts->n; i++)
-		if (acts->a[i].type == TSOF_OFPAT_GROUP)
-			tsof_group_unref(acts->a[i].u.group);
+		if (acts->a[i].type == TSOF_OFPAT_GROUP && acts->a[i].u.group.ptr)
+			tsof_group_unref(acts->a[i].u.group.ptr);
 	free(acts);
 }
 
-int tsof_actions_parse(const uint8_t *p, size_t len, const struct tsof_action_env *env,
+static struct tsof_actions *actions_alloc(size_t n)
+{
+	struct tsof_actions *acts = malloc(sizeof *acts + n * sizeof acts->a[0]);
+
+	if (acts) {
+		acts->n = 0;
+		acts->slots = 0;
+	}
+	return acts;
+}
+
+struct tsof_actions *tsof_actions_copy(const struct tsof_actions *acts)
+{
+	struct tsof_actions *c = actions_alloc(acts->n);
+
+	if (!c)
+		return NULL;
+	*c = *acts;
+	memcpy(c->a, acts->a, acts->n * sizeof acts->a[0]);
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->a[i].type == TSOF_OFPAT_GROUP && c->a[i].u.group.ptr)
+			tsof_group_ref(c->a[i].u.group.ptr);
+	return c;
+}
+
+int tsof_actions_decode(const uint8_t *p, size_t len, const struct tsof_action_env *env,
 		       bool as_set, struct tsof_actions **out)
 {
 	size_t n = 0;
@@ -367,14 +393,12 @@ int tsof_actions_parse(const uint8_t *p, size_t len, const struct tsof_action_en
 			return BAD_ACTION(BAD_LEN);
 		at += alen;
 	}
-	struct tsof_actions *acts = malloc(sizeof *acts + n * sizeof acts->a[0]);
+	struct tsof_actions *acts = actions_alloc(n);
 	if (!acts)
 		return -1;
-	acts->n = 0;
-	acts->slots = 0;
 	for (size_t at = 0; at < len; ) {
 		size_t alen = tsof_rd16(p + at + 2);
-		int err = parse_one(p + at, alen, env, &acts->a[acts->n]);
+		int err = decode_one(p + at, alen, env, &acts->a[acts->n]);
 		if (err) {
 			tsof_actions_free(acts);
 			return err;
@@ -396,9 +420,6 @@ int tsof_actions_parse(const uint8_t *p, size_t len, const struct tsof_action_en
 				sorted[keep++] = acts->a[last[s]];
 				acts->slots |= 1ull << s;
 			}
-		for (uint32_t i = 0; i < acts->n; i++)  /* the overwritten ones */
-			if (acts->a[i].type == TSOF_OFPAT_GROUP && last[TSOF_AS_GROUP] != (int)i)
-				tsof_group_unref(acts->a[i].u.group);
 		memcpy(acts->a, sorted, keep * sizeof sorted[0]);
 		acts->n = keep;
 	}
@@ -421,7 +442,7 @@ bool tsof_actions_group_to(const struct tsof_actions *acts, uint32_t group_id)
 	if (group_id == TSOF_OFPG_ANY)
 		return true;
 	for (uint32_t i = 0; acts && i < acts->n; i++)
-		if (acts->a[i].type == TSOF_OFPAT_GROUP && tsof_group_id(acts->a[i].u.group) == group_id)
+		if (acts->a[i].type == TSOF_OFPAT_GROUP && acts->a[i].u.group.id == group_id)
 			return true;
 	return false;
 }

@@ -1,10 +1,12 @@
 /*
- * actions.h: OpenFlow 1.3 actions (OpenFlow 1.3.5 5.12, A.2.5): parsing the
+ * actions.h: OpenFlow 1.3 actions (OpenFlow 1.3.5 5.12, A.2.5): decoding the
  * wire TLVs into a compiled list, and the header edits themselves.
  *
- * tsof_actions_parse() checks an action list as a switch must before it
- * installs it (types, lengths, ports, groups, set-field fields and values) and
- * returns an OFPET_BAD_ACTION error otherwise. A list that becomes an action
+ * tsof_actions_decode() checks an action list as a switch must before it
+ * installs it (types, lengths, ports, set-field fields and values) and returns
+ * an OFPET_BAD_ACTION error otherwise. It needs no tables: the groups the list
+ * names go to a refs list (refs.h), for the caller to check and resolve under
+ * the pipeline's lock (mod_apply.c). A list that becomes an action
  * set (write-actions, and a group bucket, which 5.6.1 says is applied as an
  * action set) keeps one action per kind, the last one written, and is sorted
  * in the order 5.10 runs an action set:
@@ -32,6 +34,7 @@
 #define TSOF_ACTIONS_H
 
 #include "flow.h"
+#include "refs.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -102,7 +105,10 @@ struct tsof_action {
 			uint16_t max_len;
 		} output;
 		uint32_t queue_id;
-		struct tsof_group *group;  /* holds a reference */
+		struct {
+			uint32_t id;
+			struct tsof_group *ptr;  /* once resolved, with a reference */
+		} group;
 		uint16_t ethertype;        /* push_*, pop_mpls */
 		uint8_t ttl;               /* set_mpls_ttl, set_nw_ttl */
 		uint8_t value[16];         /* set_field: the OXM payload */
@@ -115,19 +121,21 @@ struct tsof_actions {
 	struct tsof_action a[];
 };
 
-/* What parsing needs from its caller. */
+/* What decoding needs from its caller. */
 struct tsof_action_env {
-	/* The group with this id, with a reference taken, or NULL. */
-	struct tsof_group *(*group)(void *arg, uint32_t group_id);
-	void *arg;
 	bool packet_out;         /* OFPP_TABLE is an output port only there */
+	struct tsof_refs *refs;  /* the groups the list names go here, in order */
 };
 
-/* Parses len bytes of ofp_action TLVs. as_set: keep the last action of each
+/* Decodes len bytes of ofp_action TLVs. as_set: keep the last action of each
  * kind, in action-set order. Returns 0 and *out (never NULL, maybe empty), or
- * a TSOF_ERR; -1 when out of memory. */
-int tsof_actions_parse(const uint8_t *p, size_t len, const struct tsof_action_env *env,
-		       bool as_set, struct tsof_actions **out);
+ * a TSOF_ERR, then with the refs of the actions before the bad one in
+ * env->refs; -1 when out of memory. The list holds no group yet: the caller
+ * sets each group action's ptr, with a reference, once the refs are checked. */
+int tsof_actions_decode(const uint8_t *p, size_t len, const struct tsof_action_env *env,
+			bool as_set, struct tsof_actions **out);
+/* A copy with references of its own; NULL when out of memory. */
+struct tsof_actions *tsof_actions_copy(const struct tsof_actions *acts);
 /* Drops the group references too. */
 void tsof_actions_free(struct tsof_actions *acts);
 /* Some output action sends to port (OFPP_ANY: true), or a group action to

@@ -26,6 +26,7 @@
 #include <node_api.h>
 
 #include "dp.h"
+#include "mod.h"
 
 #include <errno.h>
 #include <stdio.h>

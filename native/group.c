@@ -1,5 +1,5 @@
 /*
- * group.c: the group table, bucket parsing and checks, liveness and bucket
+ * group.c: groups and their configurations, loop checks, liveness and bucket
  * choice (see group.h).
  */
 #include "group.h"
@@ -8,8 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-#define GROUP_ERR(code) TSOF_ERR(TSOF_OFPET_GROUP_MOD_FAILED, TSOF_OFPGMFC_##code)
 
 struct tsof_group *tsof_group_find(const struct tsof_idmap *groups, uint32_t id)
 {
@@ -37,16 +35,6 @@ void tsof_group_ref(struct tsof_group *g)
 	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
 }
 
-uint32_t tsof_group_id(const struct tsof_group *g)
-{
-	return g->node.id;
-}
-
-static void cfg_free_vnode(struct tsof_vnode *v)
-{
-	tsof_group_cfg_free(TSOF_CONTAINER_OF(v, struct tsof_group_cfg, v));
-}
-
 void tsof_group_cfg_free(struct tsof_group_cfg *cfg)
 {
 	if (!cfg)
@@ -70,80 +58,6 @@ void tsof_group_unref(struct tsof_group *g)
 	free(g);
 }
 
-static struct tsof_group *env_group(void *arg, uint32_t id)
-{
-	struct tsof_group *g = tsof_group_find(arg, id);
-
-	if (g)
-		tsof_group_ref(g);
-	return g;
-}
-
-int tsof_group_cfg_parse(const struct tsof_idmap *t, uint32_t id, uint8_t type,
-			 const uint8_t *p, size_t len, struct tsof_group_cfg **out)
-{
-	const struct tsof_action_env env = { env_group, (void *)t, false };
-	uint32_t n = 0;
-	int err = 0;
-
-	if (type > TSOF_OFPGT_FF)
-		return GROUP_ERR(BAD_TYPE);
-	for (size_t at = 0; at < len; n++) {
-		size_t blen = len - at >= 16 ? tsof_rd16(p + at) : 0;
-		if (blen < 16 || blen % 8 || blen > len - at)
-			return GROUP_ERR(BAD_BUCKET);
-		at += blen;
-	}
-	if (type == TSOF_OFPGT_INDIRECT && n != 1)
-		return GROUP_ERR(INVALID_GROUP);
-	struct tsof_group_cfg *cfg = calloc(1, sizeof *cfg + n * sizeof cfg->b[0]);
-	if (!cfg || (len && !(cfg->wire = malloc(len)))) {
-		free(cfg);
-		return -1;
-	}
-	cfg->v.free = cfg_free_vnode;
-	cfg->type = type;
-	if (len)
-		memcpy(cfg->wire, p, len);
-	cfg->wire_len = (uint32_t)len;
-	for (size_t at = 0; at < len; cfg->n_buckets++) {
-		const uint8_t *b = p + at;
-		size_t blen = tsof_rd16(b);
-		struct tsof_bucket *bk = &cfg->b[cfg->n_buckets];
-		bk->weight = tsof_rd16(b + 2);
-		bk->watch_port = tsof_rd32(b + 4);
-		bk->watch_group = tsof_rd32(b + 8);
-		at += blen;
-		/* Weights are for select groups, watches for fast failover. */
-		if (type != TSOF_OFPGT_SELECT && bk->weight) {
-			err = GROUP_ERR(BAD_BUCKET);
-			break;
-		}
-		if (type == TSOF_OFPGT_FF && bk->watch_port == TSOF_OFPP_ANY && bk->watch_group == TSOF_OFPG_ANY) {
-			err = GROUP_ERR(BAD_WATCH);
-			break;
-		}
-		if (bk->watch_port != TSOF_OFPP_ANY && (bk->watch_port == 0 || bk->watch_port > TSOF_OFPP_MAX) &&
-		    bk->watch_port != TSOF_OFPP_LOCAL) {
-			err = GROUP_ERR(BAD_WATCH);
-			break;
-		}
-		if (bk->watch_group != TSOF_OFPG_ANY &&
-		    (bk->watch_group == id || !(bk->watch = env_group((void *)t, bk->watch_group)))) {
-			err = GROUP_ERR(BAD_WATCH);
-			break;
-		}
-		if ((err = tsof_actions_parse(b + 16, blen - 16, &env, true, &bk->actions)))
-			break;
-	}
-	if (err) {
-		tsof_group_cfg_free(cfg);
-		return err;
-	}
-	*out = cfg;
-	return 0;
-}
-
 static bool names_reach(const struct tsof_group_cfg *cfg, uint32_t id, int depth);
 
 static bool group_reaches(const struct tsof_group *g, uint32_t id, int depth)
@@ -164,7 +78,7 @@ static bool names_reach(const struct tsof_group_cfg *cfg, uint32_t id, int depth
 			return true;
 		for (uint32_t j = 0; j < b->actions->n; j++)
 			if (b->actions->a[j].type == TSOF_OFPAT_GROUP &&
-			    group_reaches(b->actions->a[j].u.group, id, depth))
+			    group_reaches(b->actions->a[j].u.group.ptr, id, depth))
 				return true;
 	}
 	return false;

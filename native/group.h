@@ -8,12 +8,14 @@
  * processed at version v uses the newest configuration with version <= v and
  * a group-mod takes effect for whole packets only. Older configurations are
  * trimmed one grace period after the version that superseded them is
- * published (pipeline.c).
+ * published (pipeline.c). Configurations are decoded from the wire in
+ * mod_decode.c, naming groups by id; mod_apply.c resolves the ids.
  *
  * References: the group table holds one, and so does every action or bucket
- * that names the group (taken when it is parsed, dropped when it is freed,
- * which for anything a datapath thread can reach is after a grace period). A
- * group is freed when the last one goes, so a reader never sees it freed.
+ * that names the group (taken when its mod is applied, dropped when it is
+ * freed, which for anything a datapath thread can reach is after a grace
+ * period). A group is freed when the last one goes, so a reader never sees it
+ * freed.
  *
  * Bucket choice: indirect takes its one bucket; all, every bucket; select one
  * live bucket with probability proportional to its weight, by a hash of the
@@ -42,7 +44,7 @@ struct tsof_bucket {
 	uint16_t weight;
 	uint32_t watch_port;
 	uint32_t watch_group;
-	struct tsof_group *watch;       /* watch_group, with a reference */
+	struct tsof_group *watch;       /* watch_group once resolved, with a reference */
 	struct tsof_actions *actions;   /* an action set (5.6.1) */
 	_Atomic uint64_t n_packets, n_bytes;
 };
@@ -72,13 +74,8 @@ struct tsof_group *tsof_group_find(const struct tsof_idmap *groups, uint32_t id)
 struct tsof_group *tsof_group_new(uint32_t id, uint64_t now);
 void tsof_group_ref(struct tsof_group *g);
 void tsof_group_unref(struct tsof_group *g);
-uint32_t tsof_group_id(const struct tsof_group *g);
 
-/* Parses ofp_bucket TLVs into a configuration for group `id` of `type`, with
- * group references resolved in `groups`. Returns 0 or a TSOF_ERR (OFPGMFC_
- * or OFPBAC_), -1 when out of memory. */
-int tsof_group_cfg_parse(const struct tsof_idmap *groups, uint32_t id, uint8_t type,
-			 const uint8_t *p, size_t len, struct tsof_group_cfg **out);
+/* Drops the references its buckets hold, if resolved. */
 void tsof_group_cfg_free(struct tsof_group_cfg *cfg);
 /* Would cfg, installed as group id, make a chain reach id again, or one
  * longer than TSOF_GROUP_MAX_DEPTH? */

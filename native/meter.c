@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METER_ERR(code) TSOF_ERR(TSOF_OFPET_METER_MOD_FAILED, TSOF_OFPMMFC_##code)
-
 #define TOKENS_PER_UNIT 1000000000ull            /* per kilobit, or per packet */
 #define TOKENS_PER_BYTE (8 * TOKENS_PER_UNIT / 1000)
 #define DEFAULT_BURST_NS 100000000ull            /* 100 ms at the rate */
@@ -47,11 +45,6 @@ void tsof_meter_cfg_free(struct tsof_meter_cfg *cfg)
 	}
 }
 
-static void cfg_free_vnode(struct tsof_vnode *v)
-{
-	tsof_meter_cfg_free(TSOF_CONTAINER_OF(v, struct tsof_meter_cfg, v));
-}
-
 void tsof_meter_unref(struct tsof_meter *m)
 {
 	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
@@ -61,52 +54,14 @@ void tsof_meter_unref(struct tsof_meter *m)
 	free(m);
 }
 
-int tsof_meter_cfg_parse(uint16_t flags, const uint8_t *p, size_t len, uint64_t now,
-			 struct tsof_meter_cfg **out)
+void tsof_meter_cfg_start(struct tsof_meter_cfg *cfg, uint64_t now)
 {
-	const uint16_t known = TSOF_OFPMF_KBPS | TSOF_OFPMF_PKTPS | TSOF_OFPMF_BURST | TSOF_OFPMF_STATS;
-	uint32_t n = 0;
+	bool pktps = cfg->flags & TSOF_OFPMF_PKTPS;
 
-	if ((flags & ~known) || ((flags & TSOF_OFPMF_KBPS) && (flags & TSOF_OFPMF_PKTPS)))
-		return METER_ERR(BAD_FLAGS);
-	for (size_t at = 0; at < len; n++) {
-		size_t blen = len - at >= 16 ? tsof_rd16(p + at + 2) : 0;
-		if (blen < 16 || blen % 8 || blen > len - at)
-			return METER_ERR(BAD_BAND);
-		at += blen;
-	}
-	if (n > TSOF_METER_MAX_BANDS)
-		return METER_ERR(OUT_OF_BANDS);
-	struct tsof_meter_cfg *cfg = calloc(1, sizeof *cfg + n * sizeof cfg->b[0]);
-	if (!cfg || (len && !(cfg->wire = malloc(len)))) {
-		free(cfg);
-		return -1;
-	}
-	cfg->v.free = cfg_free_vnode;
-	cfg->flags = flags;
 	cfg->last = now;
-	if (len)
-		memcpy(cfg->wire, p, len);
-	cfg->wire_len = (uint32_t)len;
-	bool pktps = flags & TSOF_OFPMF_PKTPS;
-	int err = 0;
-	for (size_t at = 0; at < len && !err; cfg->n_bands++) {
-		const uint8_t *b = p + at;
-		struct tsof_band *band = &cfg->b[cfg->n_bands];
-		band->type = tsof_rd16(b);
-		band->rate = tsof_rd32(b + 4);
-		band->burst_size = tsof_rd32(b + 8);
-		band->prec_level = b[12];
-		at += tsof_rd16(b + 2);
-		if (band->type != TSOF_OFPMBT_DROP && band->type != TSOF_OFPMBT_DSCP_REMARK)
-			err = METER_ERR(BAD_BAND);
-		else if (tsof_rd16(b + 2) != 16)
-			err = METER_ERR(BAD_BAND);
-		else if (!band->rate)
-			err = METER_ERR(BAD_RATE);
-		else if ((flags & TSOF_OFPMF_BURST) && !band->burst_size)
-			err = METER_ERR(BAD_BURST);
-		if (flags & TSOF_OFPMF_BURST) {
+	for (uint32_t i = 0; i < cfg->n_bands; i++) {
+		struct tsof_band *band = &cfg->b[i];
+		if (cfg->flags & TSOF_OFPMF_BURST) {
 			band->capacity = band->burst_size * TOKENS_PER_UNIT;
 		} else {
 			uint64_t floor = pktps ? TOKENS_PER_UNIT : MIN_FRAME_BYTES * TOKENS_PER_BYTE;
@@ -116,12 +71,6 @@ int tsof_meter_cfg_parse(uint16_t flags, const uint8_t *p, size_t len, uint64_t 
 		}
 		band->tokens = band->capacity;
 	}
-	if (err) {
-		tsof_meter_cfg_free(cfg);
-		return err;
-	}
-	*out = cfg;
-	return 0;
 }
 
 const struct tsof_meter_cfg *tsof_meter_cfg_at(const struct tsof_meter *m, uint64_t version)

@@ -71,11 +71,9 @@ struct tsof_meter *tsof_meter_new(uint32_t id, uint64_t now);
 void tsof_meter_ref(struct tsof_meter *m);
 void tsof_meter_unref(struct tsof_meter *m);
 
-/* Parses ofp_meter_band TLVs with the meter-mod's flags into a configuration
- * whose buckets start full at `now`. 0, a TSOF_ERR(OFPET_METER_MOD_FAILED,
- * code), or -1 when out of memory. */
-int tsof_meter_cfg_parse(uint16_t flags, const uint8_t *p, size_t len, uint64_t now,
-			 struct tsof_meter_cfg **out);
+/* A configuration as decoded (mod_decode.c: flags, and each band's type,
+ * rate, burst and prec_level) gets its buckets, full, at `now`. */
+void tsof_meter_cfg_start(struct tsof_meter_cfg *cfg, uint64_t now);
 void tsof_meter_cfg_free(struct tsof_meter_cfg *cfg);
 
 const struct tsof_meter_cfg *tsof_meter_cfg_at(const struct tsof_meter *m, uint64_t version);

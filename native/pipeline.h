@@ -5,11 +5,10 @@
  *
  * Two sides:
  * - The control side (the switch agent, in Node's thread or any other) changes
- *   the tables with tsof_pipeline_flow_mod() and friends, which take the wire
- *   encoding (ofp_match, ofp_instruction, ofp_bucket and ofp_meter_band
- *   lists) and return 0 or the OpenFlow error to send, TSOF_ERR(type, code).
- *   Control calls are serialised by a lock inside the pipeline. They may
- *   allocate.
+ *   the tables with flow, group and meter mods (mod.h: decoded from the wire
+ *   first, with no lock, then applied), which return 0 or the OpenFlow error
+ *   to send, TSOF_ERR(type, code). Control calls are serialised by a lock
+ *   inside the pipeline. They may allocate.
  * - Datapath threads, each with its own struct tsof_pl_thread, run frames
  *   through the tables with tsof_pipeline_process(): no lock, no allocation, no
  *   I/O. Frames leave through the output callback, controller-bound ones
@@ -100,44 +99,6 @@ void tsof_pipeline_set_mac_aging(struct tsof_pipeline *pl, unsigned seconds);
 /* Flows per table before OFPFMFC_TABLE_FULL (default 1 << 20). */
 void tsof_pipeline_set_max_flows(struct tsof_pipeline *pl, unsigned max_flows);
 
-struct tsof_flow_mod {
-	uint64_t cookie, cookie_mask;
-	uint8_t table_id, command;
-	uint16_t idle_timeout, hard_timeout, priority;
-	uint32_t buffer_id, out_port, out_group;
-	uint16_t flags;
-	const uint8_t *match;   /* ofp_match with its padding */
-	size_t match_len;
-	const uint8_t *insts;   /* ofp_instruction list */
-	size_t insts_len;
-};
-
-struct tsof_group_mod {
-	uint16_t command;
-	uint8_t type;
-	uint32_t group_id;
-	const uint8_t *buckets;  /* ofp_bucket list */
-	size_t buckets_len;
-};
-
-struct tsof_meter_mod {
-	uint16_t command, flags;
-	uint32_t meter_id;
-	const uint8_t *bands;    /* ofp_meter_band list */
-	size_t bands_len;
-};
-
-/* Whole OFPT_FLOW_MOD / GROUP_MOD / METER_MOD messages (header included) to
- * the structs above, pointing into msg. 0 or OFPBRC_BAD_LEN. */
-int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *fm);
-int tsof_group_mod_decode(const uint8_t *msg, size_t len, struct tsof_group_mod *gm);
-int tsof_meter_mod_decode(const uint8_t *msg, size_t len, struct tsof_meter_mod *mm);
-
-/* 0, TSOF_ERR(type, code), or -1 when out of memory. now: monotonic ns. */
-int tsof_pipeline_flow_mod(struct tsof_pipeline *pl, const struct tsof_flow_mod *fm, uint64_t now);
-int tsof_pipeline_group_mod(struct tsof_pipeline *pl, const struct tsof_group_mod *gm, uint64_t now);
-int tsof_pipeline_meter_mod(struct tsof_pipeline *pl, const struct tsof_meter_mod *mm, uint64_t now);
-
 /* Changes between begin and commit become visible together. (A failed
  * change inside is not rolled back: this is not an OpenFlow bundle.) */
 void tsof_pipeline_begin(struct tsof_pipeline *pl);
@@ -150,8 +111,9 @@ unsigned tsof_pipeline_expire(struct tsof_pipeline *pl, uint64_t now);
  * deferred steps ran. Call it now and then (with expire, say). */
 unsigned tsof_pipeline_reclaim(struct tsof_pipeline *pl);
 
-/* Packet-out actions (ofp_action list; OFPP_TABLE allowed). The result is
- * the caller's to free with tsof_actions_free(), on any thread. */
+/* Packet-out actions (ofp_action list; OFPP_TABLE allowed): decoded with no
+ * lock, then their groups resolved under it. The result is the caller's to
+ * free with tsof_actions_free(), on any thread. */
 int tsof_pipeline_parse_actions(struct tsof_pipeline *pl, const uint8_t *p, size_t len,
 				struct tsof_actions **out);
 

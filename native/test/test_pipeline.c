@@ -12,7 +12,8 @@
  * Covered: every match field, every action (every settable field, with IPv4
  * and IPv6 variants), every instruction and the action-set order, every group
  * type, both meter bands in kbps and pktps with and without burst, counters,
- * the flow-mod semantics of 6.4 with their errors, timeouts, packet-out, the
+ * the flow-mod semantics of 6.4 with their errors (in wire order around
+ * group and meter lookups), timeouts, packet-out, the
  * cache against no cache, and a datapath thread running while the control
  * side changes two tables and a group at once. Then the 940 cases of the
  * Ryu/os-ken switch test tool (fixtures/ryu-switch-of13), with mods and
@@ -23,6 +24,7 @@
 #include "classifier.h"
 #include "group.h"
 #include "meter.h"
+#include "mod.h"
 #include "ofp.h"
 #include "pipeline.h"
 
@@ -2085,6 +2087,128 @@ static void test_flow_mod_errors(void)
 	teardown();
 }
 
+/* Decoding comes before the lock and looking groups and meters up after it,
+ * yet the answer is the first error in wire order, as a walk through the
+ * message looking each name up as it comes would find it. */
+static void test_mod_error_order(void)
+{
+	setup();
+	struct mb a = { .n = 0 }, in = { .n = 0 }, b = { .n = 0 }, ba = { .n = 0 }, bands = { .n = 0 };
+	struct tsof_actions *acts;
+#define BAC(code) ERR(BAD_ACTION, TSOF_OFPBAC_##code)
+#define GMF(code) ERR(GROUP_MOD_FAILED, TSOF_OFPGMFC_##code)
+#define MMF(code) ERR(METER_MOD_FAILED, TSOF_OFPMMFC_##code)
+	a_out(&ba, 2, 0);
+	bucket(&b, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &ba);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 1, &b), 0);
+	band(&bands, TSOF_OFPMBT_DROP, 1000, 0, 0);
+	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, TSOF_OFPMF_KBPS, 1, &bands), 0);
+
+	/* A missing group before a bad action, and after it. */
+	a_arg32(&a, TSOF_OFPAT_GROUP, 5);
+	a_setn(&a, TSOF_OXM_IN_PORT, 4, 1);
+	CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_OUT_GROUP));
+	a.n = 0;
+	a_setn(&a, TSOF_OXM_IN_PORT, 4, 1);
+	a_arg32(&a, TSOF_OFPAT_GROUP, 5);
+	CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_TYPE));
+	/* A group that exists before a bad action: the action's error. */
+	a.n = 0;
+	a_arg32(&a, TSOF_OFPAT_GROUP, 1);
+	a_setn(&a, TSOF_OXM_IN_PORT, 4, 1);
+	CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_TYPE));
+	/* Write-actions keeps the last group action, but the one it overwrote
+	 * still has to exist. */
+	a.n = 0;
+	a_arg32(&a, TSOF_OFPAT_GROUP, 5);
+	a_arg32(&a, TSOF_OFPAT_GROUP, 1);
+	i_actions(&in, TSOF_OFPIT_WRITE_ACTIONS, &a);
+	CHECK_EQ(add(0, 1, NULL, &in), BAC(BAD_OUT_GROUP));
+	/* Instructions: a missing meter before a bad instruction, and after. */
+	in.n = 0;
+	i_meter(&in, 7);
+	put16(&in, 7); put16(&in, 8); put32(&in, 0);
+	CHECK_EQ(add(0, 1, NULL, &in), MMF(UNKNOWN_METER));
+	in.n = 0;
+	put16(&in, 7); put16(&in, 8); put32(&in, 0);
+	i_meter(&in, 7);
+	CHECK_EQ(add(0, 1, NULL, &in), ERR(BAD_INSTRUCTION, TSOF_OFPBIC_UNKNOWN_INST));
+	/* A group and a meter that exist, then a bad instruction. */
+	in.n = 0;
+	a.n = 0;
+	a_arg32(&a, TSOF_OFPAT_GROUP, 1);
+	i_meter(&in, 1);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	i_clear(&in);
+	in.d[in.n - 5] = 12;
+	CHECK_EQ(add(0, 1, NULL, &in), ERR(BAD_INSTRUCTION, TSOF_OFPBIC_BAD_LEN));
+
+	/* Group-mods: whether the group exists comes before the buckets. */
+	struct mb bad = b;
+	bad.d[1] = 12;
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, 4, 1, &b), GMF(GROUP_EXISTS));
+	CHECK_EQ(group_mod(TSOF_OFPGC_MODIFY, TSOF_OFPGT_ALL, 9, &bad), GMF(UNKNOWN_GROUP));
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 9, &bad), GMF(BAD_BUCKET));
+	/* A missing watched group, then a bucket action's missing group, then a
+	 * bad bucket: each in its turn. */
+	struct mb w = { .n = 0 }, wa = { .n = 0 };
+	a_arg32(&wa, TSOF_OFPAT_GROUP, 6);
+	bucket(&w, 0, TSOF_OFPP_ANY, 5, &ba);
+	bucket(&w, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &wa);
+	bucket(&w, 1, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &ba);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_FF, 9, &w), GMF(BAD_WATCH));
+	w.n = 0;
+	bucket(&w, 0, TSOF_OFPP_ANY, 1, &ba);
+	bucket(&w, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &wa);
+	bucket(&w, 1, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &ba);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 9, &w), BAC(BAD_OUT_GROUP));
+	/* A bucket watching a group, with an action naming a missing one (this
+	 * once leaked the watched group's reference). */
+	w.n = 0;
+	bucket(&w, 0, TSOF_OFPP_ANY, 1, &wa);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 9, &w), BAC(BAD_OUT_GROUP));
+	w.n = 0;
+	bucket(&w, 0, TSOF_OFPP_ANY, 1, &ba);
+	bucket(&w, 1, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &wa);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 9, &w), GMF(BAD_BUCKET));
+	/* Meter-mods: whether the meter exists comes before the bands. */
+	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, 0x40, 1, &bands), MMF(METER_EXISTS));
+	CHECK_EQ(meter_mod(TSOF_OFPMC_MODIFY, 0x40, 2, &bands), MMF(UNKNOWN_METER));
+	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, 0x40, 2, &bands), MMF(BAD_FLAGS));
+	/* Packet-out actions. */
+	a.n = 0;
+	a_arg32(&a, TSOF_OFPAT_GROUP, 5);
+	a_out(&a, 0, 0);
+	CHECK_EQ(tsof_pipeline_parse_actions(pl, a.d, a.n, &acts), BAC(BAD_OUT_GROUP));
+	a.n = 0;
+	a_out(&a, 0, 0);
+	a_arg32(&a, TSOF_OFPAT_GROUP, 5);
+	CHECK_EQ(tsof_pipeline_parse_actions(pl, a.d, a.n, &acts), BAC(BAD_OUT_PORT));
+
+	/* A modify that selects three flows gives each its own instructions,
+	 * each naming group 1 and meter 1. */
+	for (uint16_t prio = 1; prio <= 3; prio++)
+		CHECK_EQ(add_output(0, prio, NULL, 2), 0);
+	in.n = 0;
+	a.n = 0;
+	a_arg32(&a, TSOF_OFPAT_GROUP, 1);
+	i_meter(&in, 1);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_MODIFY }, NULL, &in), 0);
+	n_gstats = 0;
+	CHECK_EQ(tsof_pipeline_group_stats(pl, 1, now, group_cb, NULL), 1);
+	CHECK(n_gstats == 1 && gstats[0].refs == 3);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .table = TSOF_OFPTT_ALL }, NULL, NULL), 0);
+	n_gstats = 0;
+	CHECK_EQ(tsof_pipeline_group_stats(pl, 1, now, group_cb, NULL), 1);
+	CHECK(n_gstats == 1 && gstats[0].refs == 0);
+	CHECK_EQ(count_flows(TSOF_OFPTT_ALL, 0, 0, TSOF_OFPP_ANY), 0);
+#undef BAC
+#undef GMF
+#undef MMF
+	teardown();
+}
+
 static void test_counters_and_timeouts(void)
 {
 	setup();
@@ -2924,6 +3048,7 @@ int main(int argc, char **argv)
 	run("meters: meter-mod errors, delete", test_meter_mod_errors);
 	run("flow-mod: add, replace, overlap, modify, delete", test_flow_mod_semantics);
 	run("flow-mod: errors", test_flow_mod_errors);
+	run("mods: errors in wire order, around group and meter lookups", test_mod_error_order);
 	run("flows: counters and timeouts", test_counters_and_timeouts);
 	run("packet-out", test_packet_out);
 	run("normal: learn, unicast, move, same port, group addresses, port rules", test_normal_learning);

@@ -8,7 +8,8 @@
 // reply bodies), and receives events: packet-ins in batches ('packet_in'),
 // link changes from rtnetlink ('port_status') and removed flows
 // ('flow_removed', by timeout or by a mod). docs/native-ports.md describes the
-// ports, docs/native.md the pipeline.
+// ports, docs/native.md the pipeline. Tests feed and read memory ports through
+// testing.ts, which this entry file does not export.
 //
 // Invariants:
 // - No packet is handled on Node's event loop. JavaScript gets upcalls in

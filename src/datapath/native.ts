@@ -8,7 +8,6 @@
 // again with every link change, and the timer that expires flows.
 
 import { createRequire } from 'node:module';
-import { endianness } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
   PORT_CONFIG,
@@ -19,7 +18,6 @@ import {
   type FlowRemoved,
   type LinkState,
   type OpenFlowError,
-  type OutFrame,
   type PacketIn,
   type PortInfo,
   type PortSpec,
@@ -27,11 +25,13 @@ import {
   type TableStats,
   type VnetHeader,
 } from './types.ts';
+import { encodeVnet } from './vnet.ts';
 
-type Handle = { readonly __brand: 'tsof datapath handle' };
+/** A datapath in the addon. */
+export type Handle = { readonly __brand: 'tsof datapath handle' };
 
-/** native/addon.c's exports. */
-interface Addon {
+/** native/addon.c's exports that the provider uses (testing.ts has the test-only ones). */
+export interface Addon {
   open(cb: (kind: number, a: ArrayBuffer | number, b?: number) => void): Handle;
   close(h: Handle): void;
   addAfPacket(h: Handle, port: number, ifname: string): number;
@@ -50,8 +50,6 @@ interface Addon {
   portConfig(h: Handle, port: number, config: number): void;
   setConfig(h: Handle, flags: number, missSendLen: number): void;
   setMacAging(h: Handle, seconds: number): void;
-  inject(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
-  take(h: Handle, port: number): Uint8Array[];
   portStats(h: Handle, port: number): BigUint64Array;
   stats(h: Handle): BigUint64Array;
 }
@@ -91,34 +89,6 @@ function linkState(bits: number): LinkState {
   const adminUp = (bits & LINK_ADMIN_UP) !== 0;
   const carrier = (bits & LINK_CARRIER) !== 0;
   return { adminUp, carrier, gone: (bits & LINK_GONE) !== 0, live: adminUp && carrier };
-}
-
-// The header is in the host's byte order, as packet sockets and virtio (legacy) use it.
-const LE = endianness() === 'LE';
-const VNET_HDR_LEN = 10;
-
-function encodeVnet(h: VnetHeader): Uint8Array {
-  const b = new Uint8Array(VNET_HDR_LEN);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, h.flags);
-  v.setUint8(1, h.gsoType);
-  v.setUint16(2, h.hdrLen, LE);
-  v.setUint16(4, h.gsoSize, LE);
-  v.setUint16(6, h.csumStart, LE);
-  v.setUint16(8, h.csumOffset, LE);
-  return b;
-}
-
-function decodeVnet(b: Uint8Array): VnetHeader {
-  const v = new DataView(b.buffer, b.byteOffset, VNET_HDR_LEN);
-  return {
-    flags: v.getUint8(0),
-    gsoType: v.getUint8(1),
-    hdrLen: v.getUint16(2, LE),
-    gsoSize: v.getUint16(4, LE),
-    csumStart: v.getUint16(6, LE),
-    csumOffset: v.getUint16(8, LE),
-  };
 }
 
 function packetBatch(ab: ArrayBuffer): PacketIn[] {
@@ -211,8 +181,9 @@ const STATS = [
 ] as const satisfies readonly (keyof DatapathStats)[];
 
 export class NativeDatapath extends EventEmitter<DatapathEvents> implements Datapath {
-  readonly #addon = loadAddon();
-  readonly #h: Handle;
+  /** The addon and this datapath in it: also for the test-only calls of testing.ts. */
+  protected readonly addon = loadAddon();
+  protected readonly handle: Handle;
   readonly #ports = new Map<number, PortInfo>();
   /** Each port's PORT_CONFIG bits, as portMod() left them. */
   readonly #config = new Map<number, number>();
@@ -221,12 +192,12 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   constructor() {
     super();
-    this.#h = this.#addon.open((kind, a, b) => {
+    this.handle = this.addon.open((kind, a, b) => {
       if (kind === UPCALL_PACKETS) this.emit('packet_in', packetBatch(a as ArrayBuffer));
       else if (kind === UPCALL_LINK) this.#linkChanged(a as number, b!);
     });
     this.#expiry = setInterval(() => {
-      this.#addon.expire(this.#h);
+      this.addon.expire(this.handle);
       this.#emitRemoved();
     }, EXPIRE_INTERVAL_MS).unref();
   }
@@ -235,13 +206,13 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   #linkChanged(port: number, bits: number): void {
     const config = this.#config.get(port);
     if (config === undefined) return; // removed (or closed) since
-    this.#addon.portConfig(this.#h, port, config);
+    this.addon.portConfig(this.handle, port, config);
     this.emit('port_status', port, linkState(bits));
   }
 
   /** 'flow_removed' for what the last control calls removed. */
   #emitRemoved(): void {
-    const records = this.#addon.takeRemoved(this.#h);
+    const records = this.addon.takeRemoved(this.handle);
     if (records) for (const flow of removedFlows(records)) this.emit('flow_removed', flow);
   }
 
@@ -255,10 +226,10 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     const port = checkPort(spec.port);
     let info: PortInfo;
     if (spec.kind === 'afpacket') {
-      info = { port, kind: spec.kind, ifindex: this.#addon.addAfPacket(this.#h, port, spec.ifname), vnet: true };
+      info = { port, kind: spec.kind, ifindex: this.addon.addAfPacket(this.handle, port, spec.ifname), vnet: true };
     } else {
       info = { port, kind: spec.kind, ifindex: 0, vnet: spec.vnet ?? false };
-      this.#addon.addMemory(this.#h, port, info.vnet);
+      this.addon.addMemory(this.handle, port, info.vnet);
     }
     this.#ports.set(port, info);
     this.#config.set(port, 0);
@@ -266,7 +237,7 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   removePort(port: number): void {
-    this.#addon.removePort(this.#h, port);
+    this.addon.removePort(this.handle, port);
     this.#ports.delete(port);
     this.#config.delete(port);
   }
@@ -280,29 +251,29 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     if (old === undefined) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT };
     if (mask & ~PORT_CONFIG_BITS) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_CONFIG };
     const next = ((old & ~mask) | (config & mask)) >>> 0;
-    this.#addon.portConfig(this.#h, port, next);
+    this.addon.portConfig(this.handle, port, next);
     this.#config.set(port, next);
     return null;
   }
 
   flowMod(message: Uint8Array): OpenFlowError | null {
-    return this.#modResult(this.#addon.flowMod(this.#h, message));
+    return this.#modResult(this.addon.flowMod(this.handle, message));
   }
 
   groupMod(message: Uint8Array): OpenFlowError | null {
-    return this.#modResult(this.#addon.groupMod(this.#h, message));
+    return this.#modResult(this.addon.groupMod(this.handle, message));
   }
 
   meterMod(message: Uint8Array): OpenFlowError | null {
-    return this.#modResult(this.#addon.meterMod(this.#h, message));
+    return this.#modResult(this.addon.meterMod(this.handle, message));
   }
 
   executePacketOut(message: Uint8Array): OpenFlowError | null {
-    return ofError(this.#addon.executePacketOut(this.#h, message));
+    return ofError(this.addon.executePacketOut(this.handle, message));
   }
 
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError } {
-    const r = this.#addon.flowStats(this.#h, request);
+    const r = this.addon.flowStats(this.handle, request);
     return typeof r === 'number' ? { ok: false, error: ofError(r)! } : { ok: true, body: r };
   }
 
@@ -320,40 +291,40 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   tableStats(tableId: number): TableStats {
-    const [active, lookupCount, matchedCount] = this.#addon.tableStats(this.#h, tableId);
+    const [active, lookupCount, matchedCount] = this.addon.tableStats(this.handle, tableId);
     return { activeCount: Number(active), lookupCount, matchedCount };
   }
 
   groupStats(groupId: number): Uint8Array {
-    return this.#addon.statsBody(this.#h, OFPMP.GROUP, groupId);
+    return this.addon.statsBody(this.handle, OFPMP.GROUP, groupId);
   }
 
   groupDesc(groupId: number): Uint8Array {
-    return this.#addon.statsBody(this.#h, OFPMP.GROUP_DESC, groupId);
+    return this.addon.statsBody(this.handle, OFPMP.GROUP_DESC, groupId);
   }
 
   meterStats(meterId: number): Uint8Array {
-    return this.#addon.statsBody(this.#h, OFPMP.METER, meterId);
+    return this.addon.statsBody(this.handle, OFPMP.METER, meterId);
   }
 
   meterConfig(meterId: number): Uint8Array {
-    return this.#addon.statsBody(this.#h, OFPMP.METER_CONFIG, meterId);
+    return this.addon.statsBody(this.handle, OFPMP.METER_CONFIG, meterId);
   }
 
   setConfig(flags: number, missSendLen: number): void {
-    this.#addon.setConfig(this.#h, flags, missSendLen);
+    this.addon.setConfig(this.handle, flags, missSendLen);
   }
 
   setMacAging(seconds: number): void {
-    this.#addon.setMacAging(this.#h, seconds);
+    this.addon.setMacAging(this.handle, seconds);
   }
 
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {
-    return this.#addon.packetOut(this.#h, port, frame, vnet && encodeVnet(vnet));
+    return this.addon.packetOut(this.handle, port, frame, vnet && encodeVnet(vnet));
   }
 
   #counters(port: number): BigUint64Array {
-    return this.#addon.portStats(this.#h, port);
+    return this.addon.portStats(this.handle, port);
   }
 
   portStats(port: number): PortStats {
@@ -366,27 +337,15 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   }
 
   stats(): DatapathStats {
-    const values = this.#addon.stats(this.#h);
+    const values = this.addon.stats(this.handle);
     return Object.fromEntries(STATS.map((name, i) => [name, values[i]])) as unknown as DatapathStats;
-  }
-
-
-  inject(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {
-    return this.#addon.inject(this.#h, port, frame, vnet && encodeVnet(vnet));
-  }
-
-  take(port: number): OutFrame[] {
-    const withVnet = this.#ports.get(port)?.vnet ?? false;
-    return this.#addon.take(this.#h, port).map((b) =>
-      withVnet ? { data: b.subarray(VNET_HDR_LEN), vnet: decodeVnet(b) } : { data: b },
-    );
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#expiry);
-    this.#addon.close(this.#h);
+    this.addon.close(this.handle);
     this.#ports.clear();
     this.#config.clear();
   }

@@ -7,7 +7,10 @@
 
 import type { EventEmitter } from 'eventemitter3';
 
-/** A port to add: a Linux interface, or a memory port that tests feed and read. */
+/**
+ * A port to add: a Linux interface, or a memory port, which needs no root: tests build switches with them and
+ * feed and read them through testing.ts (nothing else reaches a memory port's frames).
+ */
 export type PortSpec =
   | { kind: 'afpacket'; port: number; ifname: string }
   /** vnet: frames sent out keep their virtio-net header (as an AF_PACKET port does); otherwise they are finished in software. */
@@ -167,13 +170,6 @@ export interface FlowRemoved {
   match: Uint8Array;
 }
 
-/** What left a memory port. */
-export interface OutFrame {
-  data: Uint8Array;
-  /** Present when the port was opened with vnet. */
-  vnet?: VnetHeader;
-}
-
 export interface DatapathEvents {
   /** Packet-ins, in batches: all those of one turn of the datapath's loop. */
   packet_in: [batch: PacketIn[]];
@@ -246,10 +242,6 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
   portStats(port: number): PortStats;
   linkState(port: number): LinkState;
   stats(): DatapathStats;
-  /** Memory ports: a frame arrives on port as if from a wire; false when the input ring is full. */
-  inject(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean;
-  /** Memory ports: the frames sent out of port since the last call. */
-  take(port: number): OutFrame[];
   /** Stops the datapath's thread and closes every port. Idempotent. */
   close(): void;
 }

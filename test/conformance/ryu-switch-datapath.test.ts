@@ -7,7 +7,8 @@
 
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeDatapath, PACKET_IN_REASON, type OutFrame, type PacketIn } from '../../src/datapath/index.ts';
+import { PACKET_IN_REASON, type PacketIn } from '../../src/datapath/index.ts';
+import { TestDatapath, type OutFrame } from '../../src/datapath/testing.ts';
 import { until } from '../support/datapath.ts';
 
 type Expect = { kind: 'out'; port: number; frame: Buffer } | { kind: 'packet_in'; frame: Buffer } | { kind: 'miss'; tables: number[] };
@@ -59,10 +60,10 @@ const MOD = { 14: 'flowMod', 15: 'groupMod', 29: 'meterMod' } as const;
 const cases = parse(readFileSync(VECTORS, 'utf8'));
 
 describe('the os-ken switch test cases through memory ports', () => {
-  let dp: NativeDatapath;
+  let dp: TestDatapath;
   let packetIns: PacketIn[];
   beforeEach(() => {
-    dp = new NativeDatapath();
+    dp = new TestDatapath();
     for (const port of PORTS) dp.addPort({ kind: 'memory', port });
     packetIns = [];
     dp.on('packet_in', (batch) => packetIns.push(...batch));

@@ -3,7 +3,8 @@
 // (implementations independent of the C code under test).
 
 import { buildPacket, type PacketFields } from '../../src/controller/packet/index.ts';
-import type { Datapath, OutFrame, PacketIn } from '../../src/datapath/index.ts';
+import type { Datapath, PacketIn } from '../../src/datapath/index.ts';
+import type { OutFrame, TestDatapath } from '../../src/datapath/testing.ts';
 import {
   decodeMessage,
   encodeMessage,
@@ -25,7 +26,7 @@ export async function until(cond: () => boolean, what: string, ms = 5_000): Prom
 }
 
 /** Takes frames from a memory port until n have come out (the datapath thread works concurrently). */
-export async function takeN(dp: Datapath, port: number, n: number): Promise<OutFrame[]> {
+export async function takeN(dp: TestDatapath, port: number, n: number): Promise<OutFrame[]> {
   const out: OutFrame[] = [];
   await until(() => (out.push(...dp.take(port)), out.length >= n), `${n} frames out of port ${port}`);
   return out;

@@ -7,7 +7,8 @@
 // that the control calls reach it and their results come back.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FLOW_REMOVED_REASON, NativeDatapath, PORT_CONFIG, type FlowRemoved } from '../../src/datapath/index.ts';
+import { FLOW_REMOVED_REASON, PORT_CONFIG, type FlowRemoved } from '../../src/datapath/index.ts';
+import { TestDatapath } from '../../src/datapath/testing.ts';
 import { decodeMessage, decodeValue, encodeMessage, match, OFPP, type Oxm } from '../../src/openflow/codec/index.ts';
 import { addFlow, apply, decodeReplyBody, flowMod, H1, H2, numbered, numberOf, OFPFC, output, takeN, until, upcalls } from '../support/datapath.ts';
 
@@ -16,10 +17,10 @@ const OFPG_ALL = 0xfffffffc;
 const OFPM_ALL = 0xffffffff;
 const inPort = (port: number): Oxm[] => [{ field: 'in_port', value: port }];
 
-let dp: NativeDatapath;
+let dp: TestDatapath;
 let removed: FlowRemoved[];
 beforeEach(() => {
-  dp = new NativeDatapath();
+  dp = new TestDatapath();
   for (const port of [1, 2, 3]) dp.addPort({ kind: 'memory', port });
   removed = [];
   dp.on('flow_removed', (f) => removed.push(f));

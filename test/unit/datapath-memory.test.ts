@@ -4,12 +4,12 @@
 // pipeline's own behaviour end to end: datapath-pipeline.test.ts.)
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeDatapath } from '../../src/datapath/index.ts';
+import { TestDatapath } from '../../src/datapath/testing.ts';
 import { numberOf, numbered, patch, takeN, toController, until, upcalls } from '../support/datapath.ts';
 
-let dp: NativeDatapath;
+let dp: TestDatapath;
 beforeEach(() => {
-  dp = new NativeDatapath();
+  dp = new TestDatapath();
   for (const port of [1, 2, 3]) dp.addPort({ kind: 'memory', port });
 });
 afterEach(() => dp.close());
@@ -159,7 +159,7 @@ describe('ports', () => {
 
 describe('lifecycle', () => {
   it('closes once; after that every call throws', () => {
-    const other = new NativeDatapath();
+    const other = new TestDatapath();
     other.addPort({ kind: 'memory', port: 1 });
     other.close();
     other.close();
@@ -168,7 +168,7 @@ describe('lifecycle', () => {
   });
 
   it('runs several datapaths side by side', async () => {
-    const other = new NativeDatapath();
+    const other = new TestDatapath();
     try {
       other.addPort({ kind: 'memory', port: 1 });
       other.addPort({ kind: 'memory', port: 2 });

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pseudoHeaderSum } from '../../src/controller/packet/bytes.ts';
 import { buildPacket, TCP_FLAG, type VlanTag } from '../../src/controller/packet/index.ts';
-import { NativeDatapath, VNET_F, VNET_GSO, type VnetHeader } from '../../src/datapath/index.ts';
+import { VNET_F, VNET_GSO, type VnetHeader } from '../../src/datapath/index.ts';
+import { TestDatapath } from '../../src/datapath/testing.ts';
 import { addFlow, apply, H1, H2, output, patch, takeN, toController, until, upcalls } from '../support/datapath.ts';
 
 const V4 = { src: '198.51.100.1', dst: '198.51.100.2' };
@@ -67,9 +68,9 @@ function gso(f: Flow, payload: Uint8Array, mss: number): { input: [Uint8Array, V
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const tcp4: Flow = { v6: false, udp: false, ident: 0xfffe, seq: 0xfffff000, flags: TCP_FLAG.ACK | TCP_FLAG.PSH | TCP_FLAG.FIN | TCP_FLAG.CWR };
 
-let dp: NativeDatapath;
+let dp: TestDatapath;
 beforeEach(() => {
-  dp = new NativeDatapath();
+  dp = new TestDatapath();
   dp.addPort({ kind: 'memory', port: 1 });
   dp.addPort({ kind: 'memory', port: 2 });
   dp.addPort({ kind: 'memory', port: 3, vnet: true });

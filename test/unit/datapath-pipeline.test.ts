@@ -7,7 +7,8 @@
 // frames and packet-ins out, errors back.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NativeDatapath, PACKET_IN_REASON, type OutFrame } from '../../src/datapath/index.ts';
+import { PACKET_IN_REASON } from '../../src/datapath/index.ts';
+import { TestDatapath, type OutFrame } from '../../src/datapath/testing.ts';
 import { decodeMessage, encodeMessage, OFPP, type Action, type Oxm } from '../../src/openflow/codec/index.ts';
 import {
   addFlow,
@@ -24,9 +25,9 @@ import {
   upcalls,
 } from '../support/datapath.ts';
 
-let dp: NativeDatapath;
+let dp: TestDatapath;
 beforeEach(() => {
-  dp = new NativeDatapath();
+  dp = new TestDatapath();
   for (const port of [1, 2, 3]) dp.addPort({ kind: 'memory', port });
 });
 afterEach(() => dp.close());

@@ -20,7 +20,7 @@ import {
   type MessageOf,
   type SwitchHandle,
 } from '../../src/controller/index.ts';
-import { NativeDatapath } from '../../src/datapath/index.ts';
+import { TestDatapath } from '../../src/datapath/testing.ts';
 import { decodeMessage, encodeMessage, Framer, type Message } from '../../src/openflow/codec/index.ts';
 import type { ConnectionManager, SwitchAgent } from '../../src/switch/index.ts';
 import { numbered, numberOf, takeN, until } from '../support/datapath.ts';
@@ -31,7 +31,7 @@ const DPID = 0x51n;
 const toPort = (port: number) => ({ type: 'output' as const, port, maxLen: 0 });
 
 interface Rig {
-  dp: NativeDatapath;
+  dp: TestDatapath;
   agent: SwitchAgent;
   conns: ConnectionManager;
   controllers: Controller[];
@@ -40,7 +40,7 @@ interface Rig {
 
 /** A switch with memory ports 1-3 connected to n controllers; resolves once every controller has it. */
 async function rig(n: number): Promise<Rig> {
-  const dp = new NativeDatapath();
+  const dp = new TestDatapath();
   const agent = agentWith(dp, DPID, [1, 2, 3]);
   const controllers: Controller[] = [];
   const handles: Promise<SwitchHandle>[] = [];

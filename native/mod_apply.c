@@ -1,0 +1,478 @@
+/*
+ * mod_apply.c: decoded flow, group and meter mods applied to the tables under
+ * the pipeline's lock (OpenFlow 1.3.5 6.4-6.6), and flows removed by their
+ * timeouts.
+ *
+ * No wire bytes are read here: mod_decode.c decoded the message before the
+ * lock. What is left is what only the tables can answer, in OpenFlow's order:
+ * whether the group or meter being changed exists; whether each group and
+ * meter the mod names exists (its refs), before an error decoding left for
+ * after them; whether a group would loop; whether a flow overlaps, and the
+ * table has room. Then the change, made at the pending version
+ * (pipeline.c): each group and meter named gets a reference, and a frame
+ * sees the change whole or not at all.
+ */
+#include "mod.h"
+#include "pipeline_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- what a mod names ---- */
+
+/* The first group or meter of refs that the tables lack gives its error;
+ * with all there, the error decoding left for after them, if any. */
+static int check_refs(const struct tsof_pipeline *pl, const struct tsof_refs *refs, int deferred)
+{
+	for (uint32_t i = 0; i < refs->n; i++) {
+		const struct tsof_ref *r = &refs->r[i];
+		if (r->meter ? !tsof_meter_find(&pl->meters, r->id) : !tsof_group_find(&pl->groups, r->id))
+			return r->err;
+	}
+	return deferred;
+}
+
+/* A group check_refs() found, with a reference. */
+static struct tsof_group *group_ref(struct tsof_pipeline *pl, uint32_t id)
+{
+	struct tsof_group *g = tsof_group_find(&pl->groups, id);
+
+	tsof_group_ref(g);
+	return g;
+}
+
+static void resolve_actions(struct tsof_pipeline *pl, struct tsof_actions *acts)
+{
+	for (uint32_t i = 0; acts && i < acts->n; i++)
+		if (acts->a[i].type == TSOF_OFPAT_GROUP)
+			acts->a[i].u.group.ptr = group_ref(pl, acts->a[i].u.group.id);
+}
+
+static void resolve_insts(struct tsof_pipeline *pl, struct tsof_insts *in)
+{
+	if (in->meter_id) {
+		in->meter = tsof_meter_find(&pl->meters, in->meter_id);
+		tsof_meter_ref(in->meter);
+	}
+	resolve_actions(pl, in->apply);
+	resolve_actions(pl, in->write);
+}
+
+static void resolve_buckets(struct tsof_pipeline *pl, struct tsof_group_cfg *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_buckets; i++) {
+		if (cfg->b[i].watch_group != TSOF_OFPG_ANY)
+			cfg->b[i].watch = group_ref(pl, cfg->b[i].watch_group);
+		resolve_actions(pl, cfg->b[i].actions);
+	}
+}
+
+int tsof_pipeline_parse_actions(struct tsof_pipeline *pl, const uint8_t *p, size_t len,
+				struct tsof_actions **out)
+{
+	struct tsof_refs refs = { 0 };
+	const struct tsof_action_env env = { .packet_out = true, .refs = &refs };
+	struct tsof_actions *acts = NULL;
+	int err = tsof_actions_decode(p, len, &env, false, &acts);
+
+	if (err != -1) {
+		pl_lock(pl);
+		if (!(err = check_refs(pl, &refs, err)))
+			resolve_actions(pl, acts);
+		pl_unlock(pl);
+	}
+	tsof_refs_free(&refs);
+	if (err) {
+		tsof_actions_free(acts);
+		return err;
+	}
+	*out = acts;
+	return 0;
+}
+
+/* ---- flows in their tables ---- */
+
+/* Flows and groups that name a group or meter: ref_count and flow_count in
+ * the stats replies. */
+static void insts_count(const struct tsof_insts *in, int d)
+{
+	const struct tsof_actions *lists[2] = { in->apply, in->write };
+
+	if (in->meter)
+		in->meter->n_flows += (unsigned)d;
+	for (int l = 0; l < 2; l++)
+		for (uint32_t i = 0; lists[l] && i < lists[l]->n; i++)
+			if (lists[l]->a[i].type == TSOF_OFPAT_GROUP)
+				lists[l]->a[i].u.group.ptr->n_flows += (unsigned)d;
+}
+
+static bool insts_output_to(const struct tsof_insts *in, uint32_t port, uint32_t group)
+{
+	return (tsof_actions_output_to(in->apply, port) || tsof_actions_output_to(in->write, port)) &&
+	       (tsof_actions_group_to(in->apply, group) || tsof_actions_group_to(in->write, group));
+}
+
+bool pl_flow_selected(const struct tsof_flow *f, const struct pl_flow_sel *s)
+{
+	struct tsof_match fmatch;
+
+	if ((f->cookie ^ s->cookie) & s->cookie_mask)
+		return false;
+	tsof_cls_rule_match(&f->rule, &fmatch);
+	bool match = s->strict ? f->priority == s->priority && tsof_match_equal(&fmatch, s->match)
+			       : tsof_match_within(&fmatch, s->match);
+	return match && insts_output_to(pl_flow_insts(f), s->out_port, s->out_group);
+}
+
+static void table_link(struct pl_table *t, struct tsof_flow *f)
+{
+	f->next = NULL;
+	f->prev = t->tail;
+	if (t->tail)
+		t->tail->next = f;
+	else
+		t->head = f;
+	t->tail = f;
+	t->n_flows++;
+}
+
+static void table_unlink(struct pl_table *t, struct tsof_flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		t->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		t->tail = f->prev;
+	t->n_flows--;
+}
+
+static void report_removed(struct tsof_pipeline *pl, const struct tsof_flow *f, int reason, uint64_t now)
+{
+	if (!(f->flags & TSOF_OFPFF_SEND_FLOW_REM) || !pl->ops.flow_removed)
+		return;
+	struct tsof_flow_removed fr = {
+		.table_id = f->table_id, .reason = (uint8_t)reason, .priority = f->priority,
+		.idle_timeout = f->idle_timeout, .hard_timeout = f->hard_timeout, .cookie = f->cookie,
+		.packets = pl_read(&f->n_packets), .bytes = pl_read(&f->n_bytes),
+		.duration_ns = pl_since(now, f->created), .match = f->match_wire, .match_len = f->match_len,
+	};
+	pl->ops.flow_removed(pl->ops.arg, &fr);
+}
+
+/* Takes f out at the pending version; reason < 0: no flow-removed message
+ * (a replaced flow). */
+static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reason, uint64_t now)
+{
+	struct pl_table *t = &pl->tables[f->table_id];
+
+	tsof_cls_remove(&f->rule, pl->pending);
+	table_unlink(t, f);
+	t->touched = true;
+	pl->dirty = true;
+	insts_count(pl_flow_insts(f), -1);
+	if (reason >= 0)
+		report_removed(pl, f, reason, now);
+	f->gc_next = pl->removed;
+	pl->removed = f;
+}
+
+unsigned tsof_pipeline_expire(struct tsof_pipeline *pl, uint64_t now)
+{
+	unsigned n = 0;
+
+	pl_lock(pl);
+	for (int i = 0; i < TSOF_N_TABLES; i++)
+		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
+			next = f->next;
+			if (f->hard_timeout && pl_since(now, f->created) >= f->hard_timeout * NS_PER_SEC)
+				flow_remove(pl, f, TSOF_OFPRR_HARD_TIMEOUT, now);
+			else if (f->idle_timeout && pl_since(now, pl_read(&f->used)) >= f->idle_timeout * NS_PER_SEC)
+				flow_remove(pl, f, TSOF_OFPRR_IDLE_TIMEOUT, now);
+			else
+				continue;
+			n++;
+		}
+	pl_unlock(pl);
+	return n;
+}
+
+/* ---- flow-mods ---- */
+
+/* Adds fm's flow, which takes fm->insts. */
+static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t now)
+{
+	const struct tsof_match *m = &fm->match;
+	struct pl_table *t = &pl->tables[fm->table_id];
+	struct tsof_cls_rule *old_rule = tsof_cls_find(&t->cls, m, fm->priority, pl->pending);
+	struct tsof_flow *old = old_rule ? TSOF_CONTAINER_OF(old_rule, struct tsof_flow, rule) : NULL;
+
+	if (fm->flags & TSOF_OFPFF_CHECK_OVERLAP)
+		for (struct tsof_flow *f = t->head; f; f = f->next) {
+			struct tsof_match fmatch;
+			if (f->priority != fm->priority)
+				continue;
+			tsof_cls_rule_match(&f->rule, &fmatch);
+			if (tsof_match_overlaps(&fmatch, m))
+				return FLOW_ERR(OVERLAP);
+		}
+	if (!old && t->n_flows >= pl->max_flows)
+		return FLOW_ERR(TABLE_FULL);
+
+	struct tsof_flow *f = calloc(1, sizeof *f);
+	if (!f || !(f->match_wire = malloc(fm->match_len ? fm->match_len : 1))) {
+		free(f);
+		return -1;
+	}
+	memcpy(f->match_wire, fm->match_wire, fm->match_len);
+	f->match_len = (uint32_t)fm->match_len;
+	f->pl = pl;
+	f->cookie = fm->cookie;
+	f->created = now;
+	atomic_init(&f->used, now);
+	f->priority = fm->priority;
+	f->idle_timeout = fm->idle_timeout;
+	f->hard_timeout = fm->hard_timeout;
+	f->flags = fm->flags;
+	f->table_id = fm->table_id;
+	f->table_miss = fm->priority == 0 && tsof_match_is_catchall(m);
+	/* A replaced flow passes its counters on unless told otherwise (as
+	 * Open vSwitch does); its duration starts again. */
+	atomic_init(&f->n_packets, old && !(fm->flags & TSOF_OFPFF_RESET_COUNTS) ? pl_read(&old->n_packets) : 0);
+	atomic_init(&f->n_bytes, old && !(fm->flags & TSOF_OFPFF_RESET_COUNTS) ? pl_read(&old->n_bytes) : 0);
+	fm->insts->v.version = pl->pending;
+	atomic_init(&f->insts, &fm->insts->v);
+	if (tsof_cls_insert(&t->cls, &f->rule, m, fm->priority, pl->pending)) {
+		atomic_init(&f->insts, NULL);
+		pl_flow_free(f);
+		return -1;
+	}
+	if (old)
+		flow_remove(pl, old, -1, now);
+	table_link(t, f);
+	insts_count(fm->insts, 1);
+	fm->insts = NULL;
+	t->touched = true;
+	pl->dirty = true;
+	return 0;
+}
+
+static void flow_modify(struct tsof_pipeline *pl, struct tsof_flow *f, struct tsof_insts *in, bool reset)
+{
+	insts_count(pl_flow_insts(f), -1);
+	pl_vpush(pl, &f->insts, &in->v);
+	insts_count(in, 1);
+	if (reset) {
+		atomic_store_explicit(&f->n_packets, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->n_bytes, 0, memory_order_relaxed);
+	}
+}
+
+static int flow_mod_modify(struct tsof_pipeline *pl, struct tsof_flow_mod *fm)
+{
+	const struct pl_flow_sel sel = {
+		.match = &fm->match, .cookie = fm->cookie, .cookie_mask = fm->cookie_mask,
+		.priority = fm->priority, .strict = fm->command == TSOF_OFPFC_MODIFY_STRICT,
+		.out_port = TSOF_OFPP_ANY, .out_group = TSOF_OFPG_ANY,
+	};
+	const struct tsof_insts *decoded = fm->insts;
+	struct pl_table *t = &pl->tables[fm->table_id];
+
+	/* Each flow gets instructions of its own (they chain per flow): the
+	 * first the decoded ones, the others copies. No flow selected: nothing
+	 * happens (6.4, OpenFlow 1.3). */
+	for (struct tsof_flow *f = t->head; f; f = f->next) {
+		if (!pl_flow_selected(f, &sel))
+			continue;
+		struct tsof_insts *in = fm->insts ? fm->insts : pl_insts_copy(decoded);
+		if (!in)
+			return -1;
+		fm->insts = NULL;
+		flow_modify(pl, f, in, fm->flags & TSOF_OFPFF_RESET_COUNTS);
+	}
+	return 0;
+}
+
+static void flow_mod_delete(struct tsof_pipeline *pl, const struct tsof_flow_mod *fm, uint64_t now)
+{
+	const struct pl_flow_sel sel = {
+		.match = &fm->match, .cookie = fm->cookie, .cookie_mask = fm->cookie_mask,
+		.priority = fm->priority, .strict = fm->command == TSOF_OFPFC_DELETE_STRICT,
+		.out_port = fm->out_port, .out_group = fm->out_group,
+	};
+	int first = fm->table_id == TSOF_OFPTT_ALL ? 0 : fm->table_id;
+	int last = fm->table_id == TSOF_OFPTT_ALL ? TSOF_N_TABLES - 1 : fm->table_id;
+
+	for (int i = first; i <= last; i++)
+		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
+			next = f->next;
+			if (pl_flow_selected(f, &sel))
+				flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
+		}
+}
+
+static int flow_mod_locked(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t now)
+{
+	int err;
+
+	if (fm->command == TSOF_OFPFC_DELETE || fm->command == TSOF_OFPFC_DELETE_STRICT) {
+		flow_mod_delete(pl, fm, now);
+		return 0;
+	}
+	if ((err = check_refs(pl, &fm->refs, fm->err)))
+		return err;
+	resolve_insts(pl, fm->insts);
+	return fm->command == TSOF_OFPFC_ADD ? flow_add(pl, fm, now) : flow_mod_modify(pl, fm);
+}
+
+int tsof_pipeline_flow_mod(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t now)
+{
+	pl_lock(pl);
+	int err = flow_mod_locked(pl, fm, now);
+	pl_insts_free(fm->insts);  /* no flow took them */
+	pl_unlock(pl);
+	tsof_refs_free(&fm->refs);
+	return err;
+}
+
+/* ---- group-mods ---- */
+
+static bool flow_uses_group(const struct tsof_flow *f, uint32_t id)
+{
+	const struct tsof_insts *in = pl_flow_insts(f);
+
+	return tsof_actions_group_to(in->apply, id) || tsof_actions_group_to(in->write, id);
+}
+
+/* Deletes g and the flows that send to it (6.5). */
+static void group_delete(struct tsof_pipeline *pl, struct tsof_group *g, uint64_t now)
+{
+	for (int i = 0; i < TSOF_N_TABLES; i++)
+		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
+			next = f->next;
+			if (flow_uses_group(f, g->node.id))
+				flow_remove(pl, f, TSOF_OFPRR_GROUP_DELETE, now);
+		}
+	tsof_idmap_remove(&pl->groups, &g->node);
+	g->node.next = pl->dead_groups;
+	pl->dead_groups = &g->node;
+	pl->dirty = true;
+}
+
+static int group_mod_delete(struct tsof_pipeline *pl, struct tsof_group *g, uint32_t group_id, uint64_t now)
+{
+	if (group_id == TSOF_OFPG_ALL) {
+		struct tsof_idnode *n;
+		while ((n = tsof_idmap_first(&pl->groups)))
+			group_delete(pl, TSOF_CONTAINER_OF(n, struct tsof_group, node), now);
+		return 0;
+	}
+	if (!g)
+		return 0;  /* deleting a group that is not there is no error */
+	/* Another group forwarding to it or watching it must go first. */
+	for (uint32_t i = 0; i < pl->groups.n_buckets; i++)
+		for (struct tsof_idnode *n = pl->groups.buckets[i]; n; n = n->next) {
+			struct tsof_group *o = TSOF_CONTAINER_OF(n, struct tsof_group, node);
+			if (o != g && tsof_group_cfg_refers(pl_group_cfg(o), g->node.id))
+				return GROUP_ERR(CHAINED_GROUP);
+		}
+	group_delete(pl, g, now);
+	return 0;
+}
+
+/* Delete, or add or modify (decoding answered any other command), which
+ * install gm->cfg. */
+static int group_mod_locked(struct tsof_pipeline *pl, struct tsof_group_mod *gm, uint64_t now)
+{
+	struct tsof_group *g = tsof_group_find(&pl->groups, gm->group_id);
+	int err;
+
+	if (gm->command == TSOF_OFPGC_DELETE)
+		return group_mod_delete(pl, g, gm->group_id, now);
+	if (gm->command == TSOF_OFPGC_ADD ? g != NULL : g == NULL)
+		return gm->command == TSOF_OFPGC_ADD ? GROUP_ERR(GROUP_EXISTS) : GROUP_ERR(UNKNOWN_GROUP);
+	if ((err = check_refs(pl, &gm->refs, gm->err)))
+		return err;
+	resolve_buckets(pl, gm->cfg);
+	if (g && tsof_group_cfg_loops(gm->group_id, gm->cfg))
+		return GROUP_ERR(LOOP);
+	if (!g) {
+		if (!(g = tsof_group_new(gm->group_id, now)) || tsof_idmap_insert(&pl->groups, &g->node)) {
+			free(g);
+			return -1;
+		}
+	}
+	pl_vpush(pl, &g->cfg, &gm->cfg->v);
+	gm->cfg = NULL;
+	return 0;
+}
+
+int tsof_pipeline_group_mod(struct tsof_pipeline *pl, struct tsof_group_mod *gm, uint64_t now)
+{
+	pl_lock(pl);
+	int err = group_mod_locked(pl, gm, now);
+	tsof_group_cfg_free(gm->cfg);  /* not installed */
+	pl_unlock(pl);
+	tsof_refs_free(&gm->refs);
+	return err;
+}
+
+/* ---- meter-mods ---- */
+
+static void meter_delete(struct tsof_pipeline *pl, struct tsof_meter *m, uint64_t now)
+{
+	/* Its flows go too, as in Open vSwitch (reported as OFPRR_DELETE:
+	 * OFPRR_METER_DELETE is OpenFlow 1.4). */
+	for (int i = 0; i < TSOF_N_TABLES; i++)
+		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
+			next = f->next;
+			if (pl_flow_insts(f)->meter == m)
+				flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
+		}
+	tsof_idmap_remove(&pl->meters, &m->node);
+	m->node.next = pl->dead_meters;
+	pl->dead_meters = &m->node;
+	pl->dirty = true;
+}
+
+static int meter_mod_locked(struct tsof_pipeline *pl, struct tsof_meter_mod *mm, uint64_t now)
+{
+	struct tsof_meter *m = tsof_meter_find(&pl->meters, mm->meter_id);
+
+	if (mm->command == TSOF_OFPMC_DELETE) {
+		if (mm->meter_id == TSOF_OFPM_ALL) {
+			struct tsof_idnode *n;
+			while ((n = tsof_idmap_first(&pl->meters)))
+				meter_delete(pl, TSOF_CONTAINER_OF(n, struct tsof_meter, node), now);
+		} else if (m) {
+			meter_delete(pl, m, now);
+		}
+		return 0;
+	}
+	/* Add or modify (decoding answered any other command). */
+	if (mm->command == TSOF_OFPMC_ADD ? m != NULL : m == NULL)
+		return mm->command == TSOF_OFPMC_ADD ? METER_ERR(METER_EXISTS) : METER_ERR(UNKNOWN_METER);
+	if (mm->err)
+		return mm->err;
+	if (!m) {
+		if (!(m = tsof_meter_new(mm->meter_id, now)) || tsof_idmap_insert(&pl->meters, &m->node)) {
+			free(m);
+			return -1;
+		}
+	}
+	tsof_meter_cfg_start(mm->cfg, now);
+	pl_vpush(pl, &m->cfg, &mm->cfg->v);
+	mm->cfg = NULL;
+	return 0;
+}
+
+int tsof_pipeline_meter_mod(struct tsof_pipeline *pl, struct tsof_meter_mod *mm, uint64_t now)
+{
+	pl_lock(pl);
+	int err = meter_mod_locked(pl, mm, now);
+	tsof_meter_cfg_free(mm->cfg);  /* not installed */
+	pl_unlock(pl);
+	return err;
+}
