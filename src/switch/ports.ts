@@ -4,7 +4,7 @@
 // port is added and again at each link change, never per packet.
 
 import { readFileSync } from 'node:fs';
-import { OFPPF, OFPPS, type Port } from '../openflow/codec/index.ts';
+import { OFPPC, OFPPF, OFPPS, type Port } from '../openflow/codec/index.ts';
 import type { LinkState } from '../datapath/index.ts';
 
 /** A port of the switch, as the agent keeps it. */
@@ -58,8 +58,9 @@ export function describePort(p: SwitchPort, link: LinkState): Port {
   const features = bit ? bit | OFPPF.COPPER : 0;
   let state = 0;
   if (!link.carrier) state |= OFPPS.LINK_DOWN;
-  // LIVE: usable by fast-failover groups (spec 7.2.1), as the datapath judges it.
-  if (link.live) state |= OFPPS.LIVE;
+  // LIVE: usable by fast-failover groups (spec 7.2.1), as the datapath judges it: the
+  // pipeline skips a PORT_DOWN port's buckets, whatever its link.
+  if (link.live && !(p.config & OFPPC.PORT_DOWN)) state |= OFPPS.LIVE;
   return {
     portNo: p.portNo,
     hwAddr: p.hwAddr,
