@@ -273,6 +273,10 @@ static int decode_set_field(const uint8_t *p, size_t alen, struct tsof_action *a
 		return BAD_ACTION(BAD_SET_LEN);
 	if (!tsof_oxm_value_fits(f, oxm + 4))
 		return BAD_ACTION(BAD_SET_ARGUMENT);
+	/* A tag's VID is set with OFPVID_PRESENT (7.2.5, since 1.3.3); without it
+	 * the value would mean "no tag", which set-field cannot make. */
+	if (field == TSOF_OXM_VLAN_VID && !(tsof_rd16(oxm + 4) & TSOF_OFPVID_PRESENT))
+		return BAD_ACTION(BAD_SET_ARGUMENT);
 	a->field = (uint8_t)(f - tsof_flow_fields);
 	a->slot = (uint8_t)(TSOF_AS_SET_FIELD + a->field);
 	memcpy(a->u.value, oxm + 4, f->len);

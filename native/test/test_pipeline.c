@@ -2061,6 +2061,7 @@ static void test_flow_mod_errors(void)
 	a.n = 0; a_setn(&a, 40, 2, 1); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_TYPE));
 	a.n = 0; a_setn(&a, TSOF_OXM_VLAN_PCP, 1, 8); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_ARGUMENT));
 	a.n = 0; a_setn(&a, TSOF_OXM_VLAN_VID, 2, 0x2000); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_ARGUMENT));
+	a.n = 0; a_setn(&a, TSOF_OXM_VLAN_VID, 2, 100); CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_ARGUMENT));  /* no OFPVID_PRESENT */
 	a.n = 0; a_setn(&a, TSOF_OXM_TCP_DST, 2, 1); a.d[6] |= 1; a.d[7] = 4;  /* masked */
 	CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_ARGUMENT));
 	a.n = 0; a_setn(&a, TSOF_OXM_TCP_DST, 2, 1); a.d[7] = 3; CHECK_EQ(add_apply(0, 1, NULL, &a), BAC(BAD_SET_LEN));

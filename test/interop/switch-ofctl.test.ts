@@ -601,13 +601,10 @@ cookie=0x0, table=1, idle_timeout=600, send_flow_rem priority=10,ip actions=writ
       await ok('del-groups', tsof);
     });
 
-    // Known bug in native/actions.c decode_set_field: a VLAN_VID set-field
-    // without OFPVID_PRESENT is taken, and the flow's stats then break ovs-ofctl's
-    // dump-flows ("parse error in reply (OFPBAC_BAD_SET_ARGUMENT)"). Spec 7.2.5
-    // (1.3.3 on): "the OFPVID_PRESENT bit must be set in OXM_OF_VLAN_VID
-    // set-field actions"; Open vSwitch answers OFPBAC_BAD_SET_ARGUMENT. Remove
-    // .fails once the datapath refuses it.
-    it.fails('set_field of vlan_vid without OFPVID_PRESENT: both answer OFPBAC_BAD_SET_ARGUMENT', async () => {
+    // Spec 7.2.5 (1.3.3 on): "the OFPVID_PRESENT bit must be set in
+    // OXM_OF_VLAN_VID set-field actions". Taken, such a flow would break
+    // ovs-ofctl's dump-flows ("parse error in reply").
+    it('set_field of vlan_vid without OFPVID_PRESENT: both answer OFPBAC_BAD_SET_ARGUMENT', async () => {
       await reset();
       const flow = 'table=200,priority=9,vlan_tci=0x1000/0x1000 actions=set_field:4095->vlan_vid';
       try {
