@@ -25,6 +25,7 @@
 #include "offload.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -151,14 +152,18 @@ static void flush_upcalls(struct tsof_dp *dp)
 }
 
 /* Queues packet-ins (arg: the struct tsof_packet_in; pkts: its frame, or the
- * segments of it), truncated to max_len, into the turn's batch. */
+ * segments of it), truncated to max_len, into the turn's batch. A frame under
+ * the 60-byte Ethernet minimum (a pop made it shorter) goes up padded with
+ * zeros, as it would leave through a port (port_afpacket.c). */
 static void upcall_sink(struct tsof_dp *dp, void *arg, struct tsof_pkt *const *pkts, int n)
 {
 	const struct tsof_packet_in *pin = arg;
 
 	for (int i = 0; i < n; i++) {
 		const struct tsof_pkt *pkt = pkts[i];
-		uint32_t len = pin->max_len == TSOF_OFPCML_NO_BUFFER || pin->max_len > pkt->len ? pkt->len : pin->max_len;
+		uint32_t frame = pkt->len < ETH_ZLEN ? ETH_ZLEN : pkt->len;
+		uint32_t len = pin->max_len == TSOF_OFPCML_NO_BUFFER || pin->max_len > frame ? frame : pin->max_len;
+		uint32_t copy = len < pkt->len ? len : pkt->len;
 
 		if (len > TSOF_UPCALL_BYTES) {
 			TSOF_STAT_ADD(dp->stats.upcall_dropped, 1);
@@ -168,11 +173,12 @@ static void upcall_sink(struct tsof_dp *dp, void *arg, struct tsof_pkt *const *p
 			flush_upcalls(dp);
 		dp->up->pkt[dp->up->count++] = (struct tsof_upcall_pkt){
 			.in_port = pin->in_port, .offset = dp->up_bytes, /* from the data; flush adds the header */
-			.len = len, .total_len = pkt->len, .reason = pin->reason, .table_id = pin->table_id,
+			.len = len, .total_len = frame, .reason = pin->reason, .table_id = pin->table_id,
 			.in_phy_port = pin->in_phy_port, .cookie = pin->cookie, .metadata = pin->metadata,
 			.tunnel_id = pin->tunnel_id,
 		};
-		memcpy(dp->up_data + dp->up_bytes, pkt->data, len);
+		memcpy(dp->up_data + dp->up_bytes, pkt->data, copy);
+		memset(dp->up_data + dp->up_bytes + copy, 0, len - copy);
 		dp->up_bytes += len;
 	}
 }

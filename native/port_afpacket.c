@@ -9,6 +9,9 @@
  * Send: sendmmsg(), one call per batch, with PACKET_QDISC_BYPASS so a frame
  * goes straight to the driver (a switch queues nothing of its own). The TX
  * ring was measured against it (docs/native-ports.md) and was not faster.
+ * A frame under the Ethernet minimum of 60 bytes (a pop made it shorter) is
+ * padded with zeros, as a NIC's MAC pads what it puts on the wire: virtual
+ * interfaces (veth) would otherwise carry it short.
  *
  * Offloads stay on (PACKET_VNET_HDR): each frame comes with a virtio-net
  * header, so a GSO frame of up to 64 KiB or a frame with a partial checksum is
@@ -52,7 +55,7 @@ struct afpacket_port {
 	struct tpacket3_hdr *next;     /* its next frame */
 	uint32_t left;                 /* frames of it not yet returned */
 	struct mmsghdr msgs[TSOF_BATCH];
-	struct iovec iov[TSOF_BATCH][2];
+	struct iovec iov[TSOF_BATCH][3];   /* virtio-net header, frame, padding */
 };
 
 static struct afpacket_port *afp(struct tsof_port *p)
@@ -135,21 +138,25 @@ static void afpacket_done(struct tsof_port *p)
 
 static void afpacket_send(struct tsof_port *p, struct tsof_pkt *const *pkts, int n)
 {
+	static const uint8_t zeros[ETH_ZLEN];
 	struct afpacket_port *a = afp(p);
 	uint64_t bytes = 0;
 	int i = 0, sent = 0;
 
 	for (int k = 0; k < n; k++) {
+		uint32_t len = pkts[k]->len;
+
 		a->iov[k][0] = (struct iovec){ (void *)&pkts[k]->vnet, sizeof(pkts[k]->vnet) };
-		a->iov[k][1] = (struct iovec){ pkts[k]->data, pkts[k]->len };
-		a->msgs[k].msg_hdr = (struct msghdr){ .msg_iov = a->iov[k], .msg_iovlen = 2 };
+		a->iov[k][1] = (struct iovec){ pkts[k]->data, len };
+		a->iov[k][2] = (struct iovec){ (void *)zeros, len < ETH_ZLEN ? ETH_ZLEN - len : 0 };
+		a->msgs[k].msg_hdr = (struct msghdr){ .msg_iov = a->iov[k], .msg_iovlen = len < ETH_ZLEN ? 3 : 2 };
 	}
 	while (i < n) {
 		int r = sendmmsg(p->fd, &a->msgs[i], (unsigned)(n - i), MSG_DONTWAIT);
 
 		if (r > 0) {
 			for (int k = i; k < i + r; k++)
-				bytes += pkts[k]->len;
+				bytes += pkts[k]->len < ETH_ZLEN ? ETH_ZLEN : pkts[k]->len;
 			sent += r;
 			i += r;
 			continue;

@@ -94,6 +94,15 @@ describe('AF_PACKET ports between two network namespaces', () => {
     expect(dp.portStats(2)).toMatchObject({ txErrors: 0n });
   });
 
+  it('pads a frame under the 60-byte Ethernet minimum with zeros, as a NIC does on the wire', async () => {
+    const short = numbered(3, 46);
+    const padded = new Uint8Array(60);
+    padded.set(short);
+    const before = dp.portStats(2).txBytes;
+    expect(await across([short])).toEqual([hex(padded)]);
+    expect(dp.portStats(2).txBytes - before).toBe(60n);
+  });
+
   it('carries TCP (iperf3) with the veth offloads on: GSO frames pass whole', async () => {
     const server = spawn('ip', ['netns', 'exec', ns(2), 'iperf3', '-s', '-1', '-B', ip(2)]);
     try {

@@ -118,6 +118,12 @@ describe('one controller', () => {
     sw.send(packetOut({ actions: [toPort(1)], data: numbered(6) }));
     const [out] = await takeN(r.dp, 1, 1);
     expect(numberOf(out.data)).toBe(6);
+    // A frame under the Ethernet minimum goes up padded with zeros to 60 bytes, as a port would send it.
+    const short = numbered(7, 46);
+    r.dp.inject(3, short);
+    await until(() => got.length === 2, 'second packet-in');
+    expect(got[1].totalLen).toBe(60);
+    expect(got[1].data).toEqual(Uint8Array.from([...short, ...new Uint8Array(14)]));
   });
 
   it('splits replies over 64 KiB with REPLY_MORE: 3000 flows and 254 tables of features', async () => {
