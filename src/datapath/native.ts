@@ -4,11 +4,13 @@
 // tsof_upcall_packets in native/dp.h) to PacketIn views, removed-flow records
 // (struct tsof_removed_flow) to 'flow_removed' events, counters to bigint
 // fields, error numbers to OpenFlowError. It also keeps what belongs to the
-// control side: each port's OpenFlow config (port-mod), given to the pipeline
-// again with every link change, and the timer that expires flows.
+// control side: each port's description (interfaces.ts) and OpenFlow config
+// (port-mod, checked here and given to the pipeline again with every link
+// change), and the timer that expires flows.
 
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'eventemitter3';
+import { memoryPortAddress, readInterface } from './interfaces.ts';
 import {
   PORT_CONFIG,
   type AggregateStats,
@@ -153,7 +155,7 @@ const FLOW_STATS_PACKETS = 32;
 const OFPMP = { GROUP: 6, GROUP_DESC: 7, METER: 9, METER_CONFIG: 10 } as const;
 // OFPET_PORT_MOD_FAILED and its codes.
 const PORT_MOD_FAILED = 7;
-const OFPPMFC = { BAD_PORT: 0, BAD_CONFIG: 2 } as const;
+const OFPPMFC = { BAD_PORT: 0, BAD_HW_ADDR: 1, BAD_CONFIG: 2 } as const;
 const PORT_CONFIG_BITS = Object.values(PORT_CONFIG).reduce((a: number, b) => a | b, 0);
 
 /** addon.c's (type << 16 | code), 0 for none. */
@@ -185,8 +187,6 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   protected readonly addon = loadAddon();
   protected readonly handle: Handle;
   readonly #ports = new Map<number, PortInfo>();
-  /** Each port's PORT_CONFIG bits, as portMod() left them. */
-  readonly #config = new Map<number, number>();
   readonly #expiry: NodeJS.Timeout;
   #closed = false;
 
@@ -204,9 +204,9 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   /** The pipeline learns of the change (OFPPS_LINK_DOWN) before anyone hears of it. */
   #linkChanged(port: number, bits: number): void {
-    const config = this.#config.get(port);
-    if (config === undefined) return; // removed (or closed) since
-    this.addon.portConfig(this.handle, port, config);
+    const info = this.#ports.get(port);
+    if (!info) return; // removed (or closed) since
+    this.addon.portConfig(this.handle, port, info.config);
     this.emit('port_status', port, linkState(bits));
   }
 
@@ -222,37 +222,41 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     return ofError(e);
   }
 
-  addPort(spec: PortSpec): PortInfo {
+  addPort(spec: PortSpec): Readonly<PortInfo> {
     const port = checkPort(spec.port);
+    const common = { port, config: 0, addedAt: process.hrtime.bigint() };
     let info: PortInfo;
     if (spec.kind === 'afpacket') {
-      info = { port, kind: spec.kind, ifindex: this.addon.addAfPacket(this.handle, port, spec.ifname), vnet: true };
+      const ifindex = this.addon.addAfPacket(this.handle, port, spec.ifname);
+      info = { ...common, kind: spec.kind, name: spec.ifname, ...readInterface(spec.ifname), ifindex, vnet: true };
     } else {
-      info = { port, kind: spec.kind, ifindex: 0, vnet: spec.vnet ?? false };
+      info = { ...common, kind: spec.kind, name: `mem${port}`, hwAddr: memoryPortAddress(port), speedMbps: 0, ifindex: 0, vnet: spec.vnet ?? false };
       this.addon.addMemory(this.handle, port, info.vnet);
     }
     this.#ports.set(port, info);
-    this.#config.set(port, 0);
     return info;
   }
 
   removePort(port: number): void {
     this.addon.removePort(this.handle, port);
     this.#ports.delete(port);
-    this.#config.delete(port);
   }
 
-  ports(): PortInfo[] {
-    return [...this.#ports.values()];
+  ports(): Readonly<PortInfo>[] {
+    return [...this.#ports.values()].sort((a, b) => a.port - b.port);
   }
 
-  portMod(port: number, config: number, mask: number): OpenFlowError | null {
-    const old = this.#config.get(port);
-    if (old === undefined) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT };
+  port(port: number): Readonly<PortInfo> | undefined {
+    return this.#ports.get(port);
+  }
+
+  portMod(port: number, hwAddr: string, config: number, mask: number): OpenFlowError | null {
+    const info = this.#ports.get(port);
+    if (!info) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT };
+    if (hwAddr !== info.hwAddr) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_HW_ADDR };
     if (mask & ~PORT_CONFIG_BITS) return { type: PORT_MOD_FAILED, code: OFPPMFC.BAD_CONFIG };
-    const next = ((old & ~mask) | (config & mask)) >>> 0;
-    this.addon.portConfig(this.handle, port, next);
-    this.#config.set(port, next);
+    info.config = ((info.config & ~mask) | (config & mask)) >>> 0;
+    this.addon.portConfig(this.handle, port, info.config);
     return null;
   }
 
@@ -347,6 +351,5 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
     clearInterval(this.#expiry);
     this.addon.close(this.handle);
     this.#ports.clear();
-    this.#config.clear();
   }
 }

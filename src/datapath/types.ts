@@ -16,13 +16,24 @@ export type PortSpec =
   /** vnet: frames sent out keep their virtio-net header (as an AF_PACKET port does); otherwise they are finished in software. */
   | { kind: 'memory'; port: number; vnet?: boolean };
 
+/** A port as the datapath has it: what ofp_port describes, but its link state (linkState()). */
 export interface PortInfo {
   port: number;
   kind: PortSpec['kind'];
+  /** The interface's name; mem<N> for a memory port. */
+  name: string;
+  /** The interface's MAC address (a locally administered one for a memory port). */
+  hwAddr: string;
+  /** Link speed in Mb/s; 0 when unknown (and for memory ports). */
+  speedMbps: number;
   /** The interface's index; 0 for a memory port. */
   ifindex: number;
   /** Frames go out with their virtio-net header (GSO and partial checksums left to the kernel or the reader). */
   vnet: boolean;
+  /** PORT_CONFIG bits, as portMod() left them. */
+  config: number;
+  /** When the port was added (process.hrtime.bigint()), for the duration in port statistics. */
+  addedAt: bigint;
 }
 
 /** OFPPC_* bits portMod() takes (OpenFlow 1.3). */
@@ -184,10 +195,13 @@ export interface DatapathEvents {
 }
 
 export interface Datapath extends EventEmitter<DatapathEvents> {
-  addPort(spec: PortSpec): PortInfo;
+  /** Adds a port; throws when the number is taken or the interface cannot be opened. */
+  addPort(spec: PortSpec): Readonly<PortInfo>;
   /** Removes the port (flows that output to it stay, and drop). */
   removePort(port: number): void;
-  ports(): PortInfo[];
+  /** The ports, by number. */
+  ports(): Readonly<PortInfo>[];
+  port(port: number): Readonly<PortInfo> | undefined;
   /**
    * OFPT_FLOW_MOD, OFPT_GROUP_MOD, OFPT_METER_MOD: the whole message as the
    * codec encodes it. Applied atomically for the packets, and in force when
@@ -230,11 +244,11 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
   /**
    * OFPT_PORT_MOD: the PORT_CONFIG bits under mask take their values from
    * config. PORT_DOWN: nothing in or out; NO_RECV: input dropped; NO_FWD:
-   * nothing sent; NO_PACKET_IN: no packet-ins for its input. null, or the
-   * error (BAD_PORT, BAD_CONFIG for other bits). The hardware address is the
-   * caller's to check.
+   * nothing sent; NO_PACKET_IN: no packet-ins for its input. hwAddr must be
+   * the port's (spec 7.3.4.3). null, or the error: BAD_PORT, BAD_HW_ADDR,
+   * BAD_CONFIG for other bits.
    */
-  portMod(port: number, config: number, mask: number): OpenFlowError | null;
+  portMod(port: number, hwAddr: string, config: number, mask: number): OpenFlowError | null;
   /** OFPT_SET_CONFIG: fragment handling (OFPC_FRAG_*) and the max_len of invalid-TTL packet-ins. */
   setConfig(flags: number, missSendLen: number): void;
   /** How long OFPP_NORMAL remembers an address it has not seen, in seconds (default 300; 0 remembers nothing). */

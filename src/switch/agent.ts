@@ -42,9 +42,9 @@ import {
   type MessageType,
   type OfErrorCode,
 } from '../openflow/codec/index.ts';
-import type { Datapath, FlowRemoved, LinkState, PacketIn, PortSpec } from '../datapath/index.ts';
+import type { Datapath, FlowRemoved, LinkState, PacketIn, PortInfo, PortSpec } from '../datapath/index.ts';
 import { CAPABILITIES, description, GROUP_FEATURES, METER_FEATURES, N_TABLES, tableFeatures } from './features.ts';
-import { describePort, memoryPortAddress, readInterface, type SwitchPort } from './ports.ts';
+import { describePort } from './ports.ts';
 
 export interface AgentOptions {
   datapath: Datapath;
@@ -112,7 +112,6 @@ const HR_NS = 1_000_000_000n;
 const ENTRY_LENGTH_AT = { flow: 0, group: 0, group_desc: 0, meter: 4, meter_config: 0 } as const;
 
 export class SwitchAgent {
-  readonly ports = new Map<number, SwitchPort>();
   readonly connections = new Set<Connection>();
   readonly dpid: bigint;
   readonly stats = { packetOutsDropped: 0 };
@@ -141,25 +140,27 @@ export class SwitchAgent {
 
   // ---- ports ----------------------------------------------------------------------
 
+  /** The ports, by number. */
+  ports(): readonly Readonly<PortInfo>[] {
+    return this.dp.ports();
+  }
+
   /** Adds a port and tells the controllers (OFPPR_ADD). */
-  addPort(spec: PortSpec, name = spec.kind === 'afpacket' ? spec.ifname : `mem${spec.port}`): SwitchPort {
-    if (this.ports.has(spec.port)) throw new Error(`port ${spec.port} exists (${this.ports.get(spec.port)!.name})`);
-    const iface = spec.kind === 'afpacket' ? readInterface(spec.ifname) : { hwAddr: memoryPortAddress(spec.port), speedMbps: 0 };
-    this.dp.addPort(spec);
-    const port: SwitchPort = { portNo: spec.port, name, ...iface, config: 0, addedAt: process.hrtime.bigint() };
-    this.ports.set(port.portNo, port);
-    this.log.info({ port: port.portNo, name }, 'port added');
+  addPort(spec: PortSpec): Readonly<PortInfo> {
+    const taken = this.dp.port(spec.port);
+    if (taken) throw new Error(`port ${spec.port} exists (${taken.name})`);
+    const port = this.dp.addPort(spec);
+    this.log.info({ port: port.port, name: port.name }, 'port added');
     this.portStatus(OFPPR.ADD, port);
     return port;
   }
 
   /** Removes a port and tells the controllers (OFPPR_DELETE). */
   removePort(portNo: number): void {
-    const port = this.ports.get(portNo);
+    const port = this.dp.port(portNo);
     if (!port) throw new Error(`no port ${portNo}`);
     const desc = this.describe(port);
     this.dp.removePort(portNo);
-    this.ports.delete(portNo);
     this.log.info({ port: portNo, name: port.name }, 'port removed');
     this.broadcast('portStatusMask', OFPPR.DELETE, { type: 'port_status', xid: 0, reason: OFPPR.DELETE, desc });
   }
@@ -167,20 +168,20 @@ export class SwitchAgent {
   /** The next free port number from 1. */
   freePortNumber(): number {
     let n = 1;
-    while (this.ports.has(n)) n++;
+    while (this.dp.port(n)) n++;
     return n;
   }
 
-  private describe(port: SwitchPort) {
-    return describePort(port, this.dp.linkState(port.portNo));
+  private describe(port: Readonly<PortInfo>) {
+    return describePort(port, this.dp.linkState(port.port));
   }
 
-  private portStatus(reason: number, port: SwitchPort): void {
+  private portStatus(reason: number, port: Readonly<PortInfo>): void {
     this.broadcast('portStatusMask', reason, { type: 'port_status', xid: 0, reason, desc: this.describe(port) });
   }
 
   private onLinkChange(portNo: number, link: LinkState): void {
-    const port = this.ports.get(portNo);
+    const port = this.dp.port(portNo);
     if (!port || link.gone) return;
     this.log.info({ port: portNo, carrier: link.carrier, adminUp: link.adminUp }, 'link changed');
     this.portStatus(OFPPR.MODIFY, port);
@@ -279,7 +280,7 @@ export class SwitchAgent {
         conn.async = { packetInMask: msg.packetInMask, portStatusMask: msg.portStatusMask, flowRemovedMask: msg.flowRemovedMask };
         return;
       case 'queue_get_config_request':
-        if (msg.port !== OFPP.ANY && !this.ports.has(msg.port)) return fail(ERR.QUEUE_OP_FAILED.BAD_PORT);
+        if (msg.port !== OFPP.ANY && !this.dp.port(msg.port)) return fail(ERR.QUEUE_OP_FAILED.BAD_PORT);
         ch.send({ type: 'queue_get_config_reply', xid: msg.xid, port: msg.port, queues: [] });
         return;
       case 'error':
@@ -306,15 +307,11 @@ export class SwitchAgent {
   }
 
   private portMod(msg: MessageOf<'port_mod'>, fail: (e: OfErrorCode | null) => void): void {
-    const port = this.ports.get(msg.portNo);
-    if (!port) return fail(ERR.PORT_MOD_FAILED.BAD_PORT);
-    if (msg.hwAddr !== port.hwAddr) return fail(ERR.PORT_MOD_FAILED.BAD_HW_ADDR);
-    const e = this.dp.portMod(msg.portNo, msg.config, msg.mask);
+    const before = this.dp.port(msg.portNo)?.config;
+    const e = this.dp.portMod(msg.portNo, msg.hwAddr, msg.config, msg.mask);
     if (e) return fail(e);
-    const config = ((port.config & ~msg.mask) | (msg.config & msg.mask)) >>> 0;
-    if (config === port.config) return;
-    port.config = config;
-    this.portStatus(OFPPR.MODIFY, port);
+    const port = this.dp.port(msg.portNo)!;
+    if (port.config !== before) this.portStatus(OFPPR.MODIFY, port);
   }
 
   /** Spec 6.3.7: generation ids order master and slave requests; a master request demotes the other masters. */
@@ -366,10 +363,10 @@ export class SwitchAgent {
         if (!ports) return fail(ERR.BAD_REQUEST.BAD_PORT);
         const now = process.hrtime.bigint();
         const stats = ports.map((p) => {
-          const s = this.dp.portStats(p.portNo);
+          const s = this.dp.portStats(p.port);
           const up = now - p.addedAt;
           return {
-            portNo: p.portNo,
+            portNo: p.port,
             ...s,
             rxFrameErr: 0n,
             rxOverErr: 0n,
@@ -382,12 +379,12 @@ export class SwitchAgent {
         return this.sendList(ch, { type: 'port_stats_reply', xid, stats, flags: 0 }, 'stats');
       }
       case 'port_desc_request': {
-        const ports = [...this.ports.values()].sort((a, b) => a.portNo - b.portNo).map((p) => this.describe(p));
+        const ports = this.dp.ports().map((p) => this.describe(p));
         return this.sendList(ch, { type: 'port_desc_reply', xid, ports, flags: 0 }, 'ports');
       }
       case 'queue_stats_request':
         // No queues are configured: every port's list is empty, an unknown port is an error (7.3.5.8).
-        if (msg.portNo !== OFPP.ANY && !this.ports.has(msg.portNo)) return fail(ERR.QUEUE_OP_FAILED.BAD_PORT);
+        if (msg.portNo !== OFPP.ANY && !this.dp.port(msg.portNo)) return fail(ERR.QUEUE_OP_FAILED.BAD_PORT);
         if (msg.queueId !== OFPQ_ALL) return fail(ERR.QUEUE_OP_FAILED.BAD_QUEUE);
         ch.send({ type: 'queue_stats_reply', xid, stats: [] });
         return;
@@ -417,9 +414,9 @@ export class SwitchAgent {
   }
 
   /** The ports a port stats request selects: one, or all for OFPP_ANY; undefined for an unknown port. */
-  private selectPorts(portNo: number): SwitchPort[] | undefined {
-    if (portNo === OFPP.ANY) return [...this.ports.values()].sort((a, b) => a.portNo - b.portNo);
-    const p = this.ports.get(portNo);
+  private selectPorts(portNo: number): readonly Readonly<PortInfo>[] | undefined {
+    if (portNo === OFPP.ANY) return this.dp.ports();
+    const p = this.dp.port(portNo);
     return p && [p];
   }
 

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 export interface ControlTarget {
   addPort(ifname: string, port?: number): number;
   removePort(nameOrNumber: string): number;
-  readonly agent: { ports: Map<number, { portNo: number; name: string }> };
+  readonly agent: { ports(): readonly { port: number; name: string }[] };
 }
 
 export type ControlRequest =
@@ -92,7 +92,7 @@ function execute(line: string, target: ControlTarget): ControlReply {
       case 'del-port':
         return { ok: true, port: target.removePort(String(req.port)) };
       case 'list-ports':
-        return { ok: true, ports: [...target.agent.ports.values()].map((p) => ({ port: p.portNo, name: p.name })) };
+        return { ok: true, ports: target.agent.ports().map((p) => ({ port: p.port, name: p.name })) };
       default:
         return { ok: false, error: `unknown command "${(req as { cmd: unknown }).cmd}"` };
     }

@@ -97,29 +97,29 @@ export class TsofSwitch {
       await this.stop();
       throw e;
     }
-    this.log.info({ dpid: `0x${this.opts.dpid.toString(16)}`, ports: this.agent.ports.size, failMode: this.opts.failMode }, 'tsof-switch started');
+    this.log.info({ dpid: `0x${this.opts.dpid.toString(16)}`, ports: this.agent.ports().length, failMode: this.opts.failMode }, 'tsof-switch started');
   }
 
   /** Attaches a Linux interface (port 0: the next free number); controllers hear OFPPR_ADD. */
   addPort(ifname: string, port = 0): number {
-    for (const p of this.agent.ports.values()) if (p.name === ifname) throw new Error(`${ifname} is port ${p.portNo} already`);
+    for (const p of this.agent.ports()) if (p.name === ifname) throw new Error(`${ifname} is port ${p.port} already`);
     const spec: PortSpec = { kind: 'afpacket', port: port || this.agent.freePortNumber(), ifname };
-    return this.agent.addPort(spec).portNo;
+    return this.agent.addPort(spec).port;
   }
 
   /** Detaches a port, by interface name or number; controllers hear OFPPR_DELETE. */
   removePort(nameOrNumber: string): number {
-    const port = [...this.agent.ports.values()].find((p) => p.name === nameOrNumber || String(p.portNo) === nameOrNumber);
+    const port = this.agent.ports().find((p) => p.name === nameOrNumber || String(p.port) === nameOrNumber);
     if (!port) throw new Error(`no port named or numbered "${nameOrNumber}"`);
-    this.agent.removePort(port.portNo);
-    return port.portNo;
+    this.agent.removePort(port.port);
+    return port.port;
   }
 
   async stop(): Promise<void> {
     await this.control?.close();
     await this.connections.stop();
     this.agent.close();
-    for (const p of [...this.agent.ports.keys()]) this.agent.removePort(p);
+    for (const p of this.agent.ports()) this.agent.removePort(p.port);
     this.dp.close();
     this.log.info('tsof-switch stopped');
   }

@@ -116,3 +116,7 @@ export function decodeReplyBody<T extends MessageType>(type: T, body: Uint8Array
   if (!r.ok || r.msg.type !== type) throw new Error(`${type} body does not decode: ${JSON.stringify(r)}`);
   return r.msg as MessageOf<T>;
 }
+
+/** A port-mod with the port's own hardware address (an unknown port gets a made-up one). */
+export const portMod = (dp: Datapath, port: number, config: number, mask: number) =>
+  dp.portMod(port, dp.port(port)?.hwAddr ?? '00:00:00:00:00:00', config, mask);

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FLOW_REMOVED_REASON, PORT_CONFIG, type FlowRemoved } from '../../src/datapath/index.ts';
 import { TestDatapath } from '../../src/datapath/testing.ts';
 import { decodeMessage, decodeValue, encodeMessage, match, OFPP, type Oxm } from '../../src/openflow/codec/index.ts';
-import { addFlow, apply, decodeReplyBody, flowMod, H1, H2, numbered, numberOf, OFPFC, output, takeN, until, upcalls } from '../support/datapath.ts';
+import { addFlow, apply, decodeReplyBody, flowMod, H1, H2, numbered, numberOf, OFPFC, output, portMod, takeN, until, upcalls } from '../support/datapath.ts';
 
 const SEND_FLOW_REM = 1;
 const OFPG_ALL = 0xfffffffc;
@@ -169,11 +169,11 @@ describe('port-mod', () => {
       for (const p of ports) expect((await takeN(dp, p, 1)).map((f) => numberOf(f.data))).toEqual([n]);
     };
     await flood(1, [2, 3]);
-    expect(dp.portMod(3, PORT_CONFIG.NO_FWD, PORT_CONFIG.NO_FWD)).toBeNull();
+    expect(portMod(dp, 3, PORT_CONFIG.NO_FWD, PORT_CONFIG.NO_FWD)).toBeNull();
     await flood(2, [2]);
-    expect(dp.portMod(3, 0, PORT_CONFIG.NO_FWD)).toBeNull();
+    expect(portMod(dp, 3, 0, PORT_CONFIG.NO_FWD)).toBeNull();
     await flood(3, [2, 3]); // had 2 gone to port 3, it would come first
-    expect(dp.portMod(2, PORT_CONFIG.PORT_DOWN, PORT_CONFIG.PORT_DOWN)).toBeNull();
+    expect(portMod(dp, 2, PORT_CONFIG.PORT_DOWN, PORT_CONFIG.PORT_DOWN)).toBeNull();
     await flood(4, [3]);
     const dropped = async (n: number) => {
       const before = dp.stats().dropped;
@@ -181,12 +181,12 @@ describe('port-mod', () => {
       await until(() => dp.stats().dropped > before, `frame ${n} dropped`);
     };
     await dropped(5); // port 2 is down
-    expect(dp.portMod(2, 0, PORT_CONFIG.PORT_DOWN)).toBeNull();
+    expect(portMod(dp, 2, 0, PORT_CONFIG.PORT_DOWN)).toBeNull();
     await flood(6, [2, 3]);
-    expect(dp.portMod(2, PORT_CONFIG.NO_RECV, PORT_CONFIG.NO_RECV | PORT_CONFIG.NO_FWD)).toBeNull();
+    expect(portMod(dp, 2, PORT_CONFIG.NO_RECV, PORT_CONFIG.NO_RECV | PORT_CONFIG.NO_FWD)).toBeNull();
     await dropped(7);
     await flood(8, [2, 3]); // NO_RECV still sends
-    expect(dp.portMod(2, 0, PORT_CONFIG.NO_RECV)).toBeNull();
+    expect(portMod(dp, 2, 0, PORT_CONFIG.NO_RECV)).toBeNull();
     dp.inject(2, numbered(9));
     expect((await takeN(dp, 1, 1)).map((f) => numberOf(f.data))).toEqual([9]); // 5 and 7 never came
   });
@@ -194,17 +194,19 @@ describe('port-mod', () => {
   it('NO_PACKET_IN stops packet-ins for the port; unknown ports and bits are errors', async () => {
     const batches = upcalls(dp);
     addFlow(dp, [], apply(output(OFPP.CONTROLLER)), { priority: 0 });
-    expect(dp.portMod(1, PORT_CONFIG.NO_PACKET_IN, PORT_CONFIG.NO_PACKET_IN)).toBeNull();
+    expect(portMod(dp, 1, PORT_CONFIG.NO_PACKET_IN, PORT_CONFIG.NO_PACKET_IN)).toBeNull();
     dp.inject(1, numbered(1));
     dp.inject(2, numbered(2));
     await until(() => dp.stats().packets === 2n && batches.flat().length === 1, 'a packet-in from port 2 only');
-    expect(dp.portMod(1, 0, PORT_CONFIG.NO_PACKET_IN)).toBeNull();
+    expect(portMod(dp, 1, 0, PORT_CONFIG.NO_PACKET_IN)).toBeNull();
     dp.inject(1, numbered(3));
     await until(() => batches.flat().length === 2, 'a packet-in from port 1');
     expect(batches.flat().map((p) => [p.inPort, numberOf(p.data)])).toEqual([[2, 2], [1, 3]]);
     // OFPET_PORT_MOD_FAILED: BAD_PORT, BAD_CONFIG (OpenFlow 1.0's NO_FLOOD, 16, is gone in 1.3).
-    expect(dp.portMod(9, 0, PORT_CONFIG.NO_FWD)).toEqual({ type: 7, code: 0 });
-    expect(dp.portMod(1, 16, 16)).toEqual({ type: 7, code: 2 });
+    expect(portMod(dp, 9, 0, PORT_CONFIG.NO_FWD)).toEqual({ type: 7, code: 0 });
+    expect(portMod(dp, 1, 16, 16)).toEqual({ type: 7, code: 2 });
+    // BAD_HW_ADDR: the address must be the port's (spec 7.3.4.3).
+    expect(dp.portMod(1, '02:00:00:00:00:99', 0, PORT_CONFIG.NO_FWD)).toEqual({ type: 7, code: 1 });
   });
 });
 

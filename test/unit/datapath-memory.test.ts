@@ -119,7 +119,9 @@ describe('packet-out', () => {
 describe('ports', () => {
   it('lists ports; a memory port is always live', () => {
     expect(dp.ports().map((p) => p.port)).toEqual([1, 2, 3]);
-    expect(dp.ports()[0]).toEqual({ port: 1, kind: 'memory', ifindex: 0, vnet: false });
+    expect(dp.ports()[0]).toMatchObject({ port: 1, kind: 'memory', name: 'mem1', hwAddr: '02:7e:00:00:00:01', speedMbps: 0, ifindex: 0, vnet: false, config: 0 });
+    expect(dp.port(2)?.name).toBe('mem2');
+    expect(dp.port(9)).toBeUndefined();
     expect(dp.linkState(1)).toEqual({ adminUp: true, carrier: true, gone: false, live: true });
   });
 

@@ -20,6 +20,7 @@ import {
   numbered,
   numberOf,
   output,
+  portMod,
   takeN,
   until,
   upcalls,
@@ -231,10 +232,10 @@ describe('group types', () => {
     toGroup();
     dp.inject(1, numbered(1));
     expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(1);
-    expect(dp.portMod(2, 1, 1)).toBeNull(); // OFPPC_PORT_DOWN: bucket 1 is not live
+    expect(portMod(dp, 2, 1, 1)).toBeNull(); // OFPPC_PORT_DOWN: bucket 1 is not live
     dp.inject(1, numbered(2));
     expect(numberOf((await takeN(dp, 3, 1))[0].data)).toBe(2);
-    expect(dp.portMod(2, 0, 1)).toBeNull();
+    expect(portMod(dp, 2, 0, 1)).toBeNull();
     dp.inject(1, numbered(3));
     expect(numberOf((await takeN(dp, 2, 1))[0].data)).toBe(3);
     expect(dp.take(3)).toHaveLength(0);
