@@ -10,10 +10,11 @@
 //   in force (and its error queued) before the next message is read, so a
 //   BARRIER_REPLY follows everything before it (spec 6.2). Packet-outs are
 //   queued to the datapath thread in order.
-// - Each OpenFlow check is made once: the codec rejects what does not decode
-//   (the channel answers), the native pipeline judges flow, group and meter
-//   mods and packet-outs, this file judges roles, ports, config and multipart
-//   requests.
+// - Each OpenFlow check is made once: flow, group and meter mods and
+//   packet-outs reach the native pipeline undecoded and it judges them whole;
+//   for the other messages the codec rejects what does not decode (the channel
+//   answers) and this file judges roles, config and multipart requests, the
+//   datapath provider port-mods.
 // - A slave is refused every write with OFPBRC_IS_SLAVE and receives only the
 //   asynchronous messages its async config selects (by default port status).
 // - Nothing here runs per forwarded packet: packet-ins arrive in batches from
@@ -34,6 +35,7 @@ import {
   OFPP,
   OFPPR,
   OFPQ_ALL,
+  OFPT,
   OFPTT,
   OFP_NO_BUFFER,
   type Match,
@@ -102,8 +104,10 @@ export class Connection {
   }
 }
 
-/** Messages a slave may not send (spec 6.3.7). */
-const WRITES = new Set<MessageType>(['packet_out', 'flow_mod', 'group_mod', 'port_mod', 'table_mod', 'meter_mod']);
+/** What the datapath judges: channels hand these over undecoded (toDatapath). */
+export const UNDECODED: ReadonlySet<number> = new Set([OFPT.FLOW_MOD, OFPT.GROUP_MOD, OFPT.METER_MOD, OFPT.PACKET_OUT]);
+/** Messages a slave may not send (spec 6.3.7), besides those in UNDECODED. */
+const WRITES = new Set<MessageType>(['port_mod', 'table_mod']);
 /** Bytes of a multipart reply's headers (ofp_header + ofp_multipart_reply). */
 const MP_HEADER = 16;
 const MAX_MESSAGE = 0xffff;
@@ -193,15 +197,17 @@ export class SwitchAgent {
   attach(channel: Channel, service: boolean): Connection {
     const conn = new Connection(channel, service, this.burst);
     this.connections.add(conn);
-    channel.on('message', (msg, bytes) => {
+    const guard = (xid: number, bytes: Uint8Array, handle: () => void) => {
       try {
-        this.handle(conn, msg, bytes);
+        handle();
       } catch (err) {
         // A bug here must not take the switch down: the controller hears of it, the log keeps it.
-        this.log.error({ err, type: msg.type }, 'handling a message failed');
-        channel.sendError(msg.xid, ERR.BAD_REQUEST.EPERM, bytes);
+        this.log.error({ err, type: bytes[1] }, 'handling a message failed');
+        channel.sendError(xid, ERR.BAD_REQUEST.EPERM, bytes);
       }
-    });
+    };
+    channel.on('message', (msg, bytes) => guard(msg.xid, bytes, () => this.handle(conn, msg, bytes)));
+    channel.on('frame', (ofpt, xid, bytes) => guard(xid, bytes, () => this.toDatapath(conn, ofpt, xid, bytes)));
     channel.on('close', () => this.connections.delete(conn));
     return conn;
   }
@@ -257,14 +263,6 @@ export class SwitchAgent {
       case 'barrier_request':
         ch.send({ type: 'barrier_reply', xid: msg.xid });
         return;
-      case 'flow_mod':
-        return fail(this.dp.flowMod(bytes));
-      case 'group_mod':
-        return fail(this.dp.groupMod(bytes));
-      case 'meter_mod':
-        return fail(this.dp.meterMod(bytes));
-      case 'packet_out':
-        return this.packetOut(bytes, fail);
       case 'port_mod':
         return this.portMod(msg, fail);
       case 'table_mod':
@@ -296,7 +294,19 @@ export class SwitchAgent {
     fail(ERR.BAD_REQUEST.BAD_TYPE);
   }
 
-  private packetOut(bytes: Uint8Array, fail: (e: OfErrorCode | null) => void): void {
+  /**
+   * Flow, group and meter mods and packet-outs, undecoded (UNDECODED): the
+   * datapath decodes and judges them whole, so the switch has one judge of
+   * each, whatever is wrong with them.
+   */
+  private toDatapath(conn: Connection, ofpt: number, xid: number, bytes: Uint8Array): void {
+    const fail = (e: OfErrorCode | null): void => {
+      if (e) conn.channel.sendError(xid, e, bytes);
+    };
+    if (conn.isSlave) return fail(ERR.BAD_REQUEST.IS_SLAVE);
+    if (ofpt === OFPT.FLOW_MOD) return fail(this.dp.flowMod(bytes));
+    if (ofpt === OFPT.GROUP_MOD) return fail(this.dp.groupMod(bytes));
+    if (ofpt === OFPT.METER_MOD) return fail(this.dp.meterMod(bytes));
     try {
       fail(this.dp.executePacketOut(bytes));
     } catch (err) {

@@ -19,6 +19,7 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import type { Logger } from 'pino';
 import { Channel, type ChannelOptions } from '../openflow/channel/index.ts';
 import { OFP_TCP_PORT } from '../openflow/codec/index.ts';
+import { UNDECODED } from './agent.ts';
 
 export type Target =
   | { kind: 'tcp' | 'ssl'; host: string; port: number }
@@ -45,7 +46,7 @@ export interface TlsFiles {
 export interface ConnectionManagerOptions {
   targets: Target[];
   tls?: TlsFiles;
-  channel: Omit<ChannelOptions, 'name' | 'admit'>;
+  channel: Omit<ChannelOptions, 'name' | 'admit' | 'undecoded'>;
   /** Longest wait between attempts to reach an active target (ms). */
   maxBackoff: number;
   /** Passive connections served at once. */
@@ -195,7 +196,7 @@ export class ConnectionManager {
   }
 
   private serve(socket: Socket, t: Target, log: Logger): Channel {
-    const ch = new Channel(socket, { ...this.opts.channel, name: 'tsof-switch' }, log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` }));
+    const ch = new Channel(socket, { ...this.opts.channel, name: 'tsof-switch', undecoded: UNDECODED }, log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` }));
     this.channels.add(ch);
     ch.once('open', () => {
       log.info({ remote: ch.remote }, 'OpenFlow connection up');

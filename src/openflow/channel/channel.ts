@@ -76,6 +76,13 @@ export interface ChannelOptions {
    */
   admit?: (bytes: Uint8Array) => boolean;
   /**
+   * Message types (OFPT_*) handed over as 'frame', whole and undecoded, once
+   * the version is agreed: for an owner that passes them on to a judge of
+   * its own (the switch gives mods and packet-outs to the datapath, which
+   * decodes and checks them completely).
+   */
+  undecoded?: ReadonlySet<number>;
+  /**
    * Xids the owner holds for messages of its own (a controller's confirm()
    * watches them for OFPT_ERROR); nextXid() skips them as it skips pending requests.
    */
@@ -87,6 +94,8 @@ export interface ChannelEvents {
   open: [];
   /** A message that is neither HELLO, an echo request, nor the reply to a request. */
   message: [msg: Message, bytes: Uint8Array];
+  /** A whole message of one of the `undecoded` types: its type, xid and bytes. */
+  frame: [ofpt: number, xid: number, bytes: Uint8Array];
   /** The socket's write buffer fell below its high-water mark again. */
   drain: [];
   /** The channel closed (once); pending requests have rejected. */
@@ -263,6 +272,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       }
       const bytes = frame.bytes;
       if (this.opts.admit && this.state === 'open' && !this.opts.admit(bytes)) continue;
+      if (this.state === 'open' && this.opts.undecoded?.has(bytes[1])) {
+        this.emit('frame', bytes[1], new DataView(bytes.buffer, bytes.byteOffset).getUint32(4), bytes);
+        continue;
+      }
       const r = decodeMessage(bytes);
       if (r.ok) this.receive(r.msg, bytes);
       else this.malformed(bytes, r.error, r.detail, r.xid);
