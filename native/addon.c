@@ -26,6 +26,8 @@
 #include <node_api.h>
 
 #include "dp.h"
+#include "group.h"
+#include "meter.h"
 #include "mod.h"
 
 #include <errno.h>
@@ -1021,12 +1023,33 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "stats", js_stats },
 	};
 
+	/* What the pipeline can hold, for what the switch advertises (features, table and meter features). */
+	static const struct {
+		const char *name;
+		uint32_t value;
+	} limits[] = {
+		{ "tables", TSOF_N_TABLES },
+		{ "flowsPerTable", TSOF_DEFAULT_MAX_FLOWS },
+		{ "meterBands", TSOF_METER_MAX_BANDS },
+		{ "groupDepth", TSOF_GROUP_MAX_DEPTH },
+		{ "ports", TSOF_MAX_PORTS },
+	};
+	napi_value obj;
+
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		napi_value f;
 
 		CHECK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));
 		CHECK(env, napi_set_named_property(env, exports, fns[i].name, f));
 	}
+	CHECK(env, napi_create_object(env, &obj));
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		napi_value v;
+
+		CHECK(env, napi_create_uint32(env, limits[i].value, &v));
+		CHECK(env, napi_set_named_property(env, obj, limits[i].name, v));
+	}
+	CHECK(env, napi_set_named_property(env, exports, "limits", obj));
 	return exports;
 }
 

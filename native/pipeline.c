@@ -161,7 +161,7 @@ struct tsof_pipeline *tsof_pipeline_new(const struct tsof_pipeline_ops *ops)
 		return NULL;
 	pl->ops = *ops;
 	pl->pending = 1;
-	pl->max_flows = 1u << 20;
+	pl->max_flows = TSOF_DEFAULT_MAX_FLOWS;
 	atomic_init(&pl->config, 128);  /* no frag flags, OFP_DEFAULT_MISS_SEND_LEN */
 	pthread_mutex_init(&pl->lock, NULL);
 	struct pl_ports *ports = calloc(1, sizeof *ports);

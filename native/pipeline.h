@@ -96,7 +96,8 @@ void tsof_pipeline_port_del(struct tsof_pipeline *pl, uint32_t port_no);
 /* How long NORMAL remembers an address it has not seen (seconds, default
  * 300 as in Open vSwitch; 0 remembers nothing). Any thread. */
 void tsof_pipeline_set_mac_aging(struct tsof_pipeline *pl, unsigned seconds);
-/* Flows per table before OFPFMFC_TABLE_FULL (default 1 << 20). */
+/* Flows per table before OFPFMFC_TABLE_FULL, unless set otherwise. */
+#define TSOF_DEFAULT_MAX_FLOWS (1u << 20)
 void tsof_pipeline_set_max_flows(struct tsof_pipeline *pl, unsigned max_flows);
 
 /* Changes between begin and commit become visible together. (A failed

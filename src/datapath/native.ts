@@ -14,6 +14,7 @@ import { memoryPortAddress, readInterface } from './interfaces.ts';
 import {
   PORT_CONFIG,
   type AggregateStats,
+  type DatapathLimits,
   type Datapath,
   type DatapathEvents,
   type DatapathStats,
@@ -34,6 +35,7 @@ export type Handle = { readonly __brand: 'tsof datapath handle' };
 
 /** native/addon.c's exports that the provider uses (testing.ts has the test-only ones). */
 export interface Addon {
+  limits: DatapathLimits;
   open(cb: (kind: number, a: ArrayBuffer | number, b?: number) => void): Handle;
   close(h: Handle): void;
   addAfPacket(h: Handle, port: number, ifname: string): number;
@@ -186,6 +188,7 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
   /** The addon and this datapath in it: also for the test-only calls of testing.ts. */
   protected readonly addon = loadAddon();
   protected readonly handle: Handle;
+  readonly limits: DatapathLimits = this.addon.limits;
   readonly #ports = new Map<number, PortInfo>();
   readonly #expiry: NodeJS.Timeout;
   #closed = false;

@@ -100,6 +100,19 @@ export interface OpenFlowError {
   code: number;
 }
 
+/** What the pipeline can hold: what a switch over it may advertise. */
+export interface DatapathLimits {
+  /** Flow tables, numbered from 0. */
+  tables: number;
+  /** Flows a table holds before OFPFMFC_TABLE_FULL. */
+  flowsPerTable: number;
+  /** Bands in one meter. */
+  meterBands: number;
+  /** Groups a packet may pass through, one chained to the next. */
+  groupDepth: number;
+  ports: number;
+}
+
 /** ofp_aggregate_stats_reply. */
 export interface AggregateStats {
   packetCount: bigint;
@@ -195,6 +208,7 @@ export interface DatapathEvents {
 }
 
 export interface Datapath extends EventEmitter<DatapathEvents> {
+  readonly limits: DatapathLimits;
   /** Adds a port; throws when the number is taken or the interface cannot be opened. */
   addPort(spec: PortSpec): Readonly<PortInfo>;
   /** Removes the port (flows that output to it stay, and drop). */

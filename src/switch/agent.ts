@@ -45,7 +45,7 @@ import {
   type OfErrorCode,
 } from '../openflow/codec/index.ts';
 import type { Datapath, FlowRemoved, LinkState, PacketIn, PortInfo, PortSpec } from '../datapath/index.ts';
-import { CAPABILITIES, description, GROUP_FEATURES, METER_FEATURES, N_TABLES, tableFeatures } from './features.ts';
+import { CAPABILITIES, description, GROUP_FEATURES, meterFeatures, tableFeatures } from './features.ts';
 import { describePort } from './ports.ts';
 
 export interface AgentOptions {
@@ -243,7 +243,7 @@ export class SwitchAgent {
           xid: msg.xid,
           datapathId: this.dpid,
           nBuffers: 0,
-          nTables: N_TABLES,
+          nTables: this.dp.limits.tables,
           auxiliaryId: 0,
           capabilities: CAPABILITIES,
           reserved: 0,
@@ -267,7 +267,7 @@ export class SwitchAgent {
         return this.portMod(msg, fail);
       case 'table_mod':
         // OpenFlow 1.3 deprecates the table config bits (7.3.3): nothing to set, only the table to check.
-        if (msg.tableId >= N_TABLES && msg.tableId !== OFPTT.ALL) return fail(ERR.TABLE_MOD_FAILED.BAD_TABLE);
+        if (msg.tableId >= this.dp.limits.tables && msg.tableId !== OFPTT.ALL) return fail(ERR.TABLE_MOD_FAILED.BAD_TABLE);
         return;
       case 'role_request':
         return this.roleRequest(conn, msg, fail);
@@ -365,7 +365,7 @@ export class SwitchAgent {
         return;
       }
       case 'table_stats_request': {
-        const stats = Array.from({ length: N_TABLES }, (_, tableId) => ({ tableId, ...this.dp.tableStats(tableId) }));
+        const stats = Array.from({ length: this.dp.limits.tables }, (_, tableId) => ({ tableId, ...this.dp.tableStats(tableId) }));
         return this.sendList(ch, { type: 'table_stats_reply', xid, stats, flags: 0 }, 'stats');
       }
       case 'port_stats_request': {
@@ -410,12 +410,12 @@ export class SwitchAgent {
       case 'meter_config_request':
         return this.sendBody(ch, xid, bytes, this.dp.meterConfig(msg.meterId), ENTRY_LENGTH_AT.meter_config);
       case 'meter_features_request':
-        ch.send({ type: 'meter_features_reply', xid, ...METER_FEATURES });
+        ch.send({ type: 'meter_features_reply', xid, ...meterFeatures(this.dp.limits) });
         return;
       case 'table_features_request':
         // Setting the tables' features (a request with a body) is refused: the pipeline is fixed (7.3.5.18.1).
         if (msg.tables.length) return fail(ERR.TABLE_FEATURES_FAILED.EPERM);
-        this.tables ??= tableFeatures();
+        this.tables ??= tableFeatures(this.dp.limits);
         return this.sendList(ch, { type: 'table_features_reply', xid, tables: this.tables, flags: 0 }, 'tables');
       case 'experimenter_stats_request':
         return fail(ERR.BAD_REQUEST.BAD_EXPERIMENTER);

@@ -1,7 +1,7 @@
 // What tsof-switch tells controllers it is and can do: the features reply, the
-// description strings, and the table, group and meter features. One place, so
-// that what the switch advertises and what the native pipeline does are
-// compared in one reading (native/pipeline.h, group.h, meter.h).
+// description strings, and the table, group and meter features, made from the
+// datapath's limits (native/pipeline.h, group.h, meter.h, through the
+// provider), so that what is advertised is what the pipeline holds.
 
 import { readFileSync } from 'node:fs';
 import {
@@ -17,13 +17,8 @@ import {
   type OxmId,
   type TableFeatures,
 } from '../openflow/codec/index.ts';
+import type { DatapathLimits } from '../datapath/index.ts';
 
-/** Table ids 0..253 (native/pipeline.h TSOF_N_TABLES). */
-export const N_TABLES = 254;
-/** Flows per table before OFPFMFC_TABLE_FULL (tsof_pipeline_set_max_flows' default). */
-const MAX_ENTRIES = 1 << 20;
-/** native/meter.h TSOF_METER_MAX_BANDS. */
-const METER_MAX_BANDS = 16;
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -62,10 +57,10 @@ const INSTRUCTION_IDS = Object.keys(INSTRUCTIONS)
   .map((type) => ({ type }));
 
 /** ofp_table_features of every table: each takes every match field, instruction and action; goto_table only forward. */
-export function tableFeatures(): TableFeatures[] {
+export function tableFeatures(limits: DatapathLimits): TableFeatures[] {
   const tables: TableFeatures[] = [];
-  for (let tableId = 0; tableId < N_TABLES; tableId++) {
-    const next = Array.from({ length: N_TABLES - 1 - tableId }, (_, i) => tableId + 1 + i);
+  for (let tableId = 0; tableId < limits.tables; tableId++) {
+    const next = Array.from({ length: limits.tables - 1 - tableId }, (_, i) => tableId + 1 + i);
     const props = [
       { type: 'instructions', instructionIds: INSTRUCTION_IDS },
       { type: 'instructions_miss', instructionIds: INSTRUCTION_IDS },
@@ -88,14 +83,14 @@ export function tableFeatures(): TableFeatures[] {
       metadataMatch: 0xffffffffffffffffn,
       metadataWrite: 0xffffffffffffffffn,
       config: 0,
-      maxEntries: MAX_ENTRIES,
+      maxEntries: limits.flowsPerTable,
       properties: props as TableFeatures['properties'],
     });
   }
   return tables;
 }
 
-/** Every group type, selects weighted and live-aware, groups chained (up to native/group.h's depth). */
+/** Every group type, selects weighted and live-aware, groups chained (up to DatapathLimits.groupDepth). */
 export const GROUP_FEATURES = {
   types: 0b1111,
   capabilities: OFPGFC.SELECT_WEIGHT | OFPGFC.SELECT_LIVENESS | OFPGFC.CHAINING,
@@ -109,10 +104,12 @@ export const GROUP_FEATURES = {
 };
 
 /** Drop and DSCP-remark bands, in kb/s or packets/s, with bursts and statistics. */
-export const METER_FEATURES = {
-  maxMeter: OFPM.MAX,
-  bandTypes: (1 << 1) | (1 << 2),
-  capabilities: OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS,
-  maxBands: METER_MAX_BANDS,
-  maxColor: 0,
-};
+export function meterFeatures(limits: DatapathLimits) {
+  return {
+    maxMeter: OFPM.MAX,
+    bandTypes: (1 << 1) | (1 << 2),
+    capabilities: OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS,
+    maxBands: limits.meterBands,
+    maxColor: 0,
+  };
+}
