@@ -867,6 +867,18 @@ static napi_value js_set_mac_aging(napi_env env, napi_callback_info info)
 	return undefined_value(env);
 }
 
+/* sync(handle): returns once the packet-outs queued before have run. */
+static napi_value js_sync(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct handle *h;
+
+	if (!get_args(env, info, 1, argv, &h, NULL))
+		return NULL;
+	tsof_dp_sync(h->dp);
+	return undefined_value(env);
+}
+
 /* tableStats(handle, tableId) -> BigUint64Array [active flows, lookups, matched] */
 static napi_value js_table_stats(napi_env env, napi_callback_info info)
 {
@@ -1009,6 +1021,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "groupMod", js_group_mod },
 		{ "meterMod", js_meter_mod },
 		{ "executePacketOut", js_execute_packet_out },
+		{ "sync", js_sync },
 		{ "flowStats", js_flow_stats },
 		{ "tableStats", js_table_stats },
 		{ "statsBody", js_stats_body },

@@ -48,7 +48,7 @@
 /* epoll tags of the datapath's own descriptors (ports are tagged with their pointer). */
 enum { EV_CMD = 1, EV_PKTOUT, EV_NETLINK };
 
-enum cmd_op { CMD_ADD, CMD_DEL, CMD_STATS };
+enum cmd_op { CMD_ADD, CMD_DEL, CMD_STATS, CMD_SYNC };
 
 struct cmd {
 	enum cmd_op op;
@@ -517,6 +517,10 @@ static int apply(struct tsof_dp *dp, struct cmd *c)
 			if (dp->ports[i]->ops->poll_stats)
 				dp->ports[i]->ops->poll_stats(dp->ports[i]);
 		return 0;
+	case CMD_SYNC:
+		/* The ring is FIFO: what was queued before the command runs now, if the loop has not run it yet. */
+		packet_outs(dp);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -766,6 +770,13 @@ int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no)
 void tsof_dp_poll_stats(struct tsof_dp *dp)
 {
 	struct cmd c = { .op = CMD_STATS };
+
+	command(dp, &c);
+}
+
+void tsof_dp_sync(struct tsof_dp *dp)
+{
+	struct cmd c = { .op = CMD_SYNC };
 
 	command(dp, &c);
 }

@@ -96,6 +96,8 @@ int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p);
 int tsof_dp_del_port(struct tsof_dp *dp, uint32_t port_no);
 /* Adds the drops only the kernel counts into every port's counters. */
 void tsof_dp_poll_stats(struct tsof_dp *dp);
+/* Returns once every packet-out queued before the call has run (OFPT_BARRIER). */
+void tsof_dp_sync(struct tsof_dp *dp);
 /*
  * Control side: gives the pipeline a port's OFPPC_* config, with its link
  * state as OFPPS_LINK_DOWN (call again when the link changes). 0, -ENOENT or

@@ -45,6 +45,7 @@ export interface Addon {
   groupMod(h: Handle, message: Uint8Array): number;
   meterMod(h: Handle, message: Uint8Array): number;
   executePacketOut(h: Handle, message: Uint8Array): number;
+  sync(h: Handle): void;
   packetOut(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
   flowStats(h: Handle, request: Uint8Array): Uint8Array | number;
   tableStats(h: Handle, tableId: number): BigUint64Array;
@@ -277,6 +278,10 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   executePacketOut(message: Uint8Array): OpenFlowError | null {
     return ofError(this.addon.executePacketOut(this.handle, message));
+  }
+
+  sync(): void {
+    this.addon.sync(this.handle);
   }
 
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError } {

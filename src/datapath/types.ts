@@ -231,6 +231,11 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
    * (buffer ids are not supported: BUFFER_UNKNOWN). Throws EAGAIN when the queue is full.
    */
   executePacketOut(message: Uint8Array): OpenFlowError | null;
+  /**
+   * Returns once every packet-out queued before the call has run on the
+   * datapath thread (a barrier's promise: spec 6.2).
+   */
+  sync(): void;
   /** Queues a frame to be sent out of port as it is, without the pipeline; false when the queue is full. */
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean;
   /**

@@ -7,9 +7,10 @@
 //
 // Invariants:
 // - Messages of one connection are handled in order and synchronously: a mod is
-//   in force (and its error queued) before the next message is read, so a
-//   BARRIER_REPLY follows everything before it (spec 6.2). Packet-outs are
-//   queued to the datapath thread in order.
+//   in force (and its error queued) before the next message is read.
+//   Packet-outs are queued to the datapath thread in order, and a barrier
+//   waits for those queued before it, so a BARRIER_REPLY follows everything
+//   before it (spec 6.2).
 // - Each OpenFlow check is made once: flow, group and meter mods and
 //   packet-outs reach the native pipeline undecoded and it judges them whole;
 //   for the other messages the codec rejects what does not decode (the channel
@@ -127,6 +128,8 @@ export class SwitchAgent {
   /** The newest generation id a master or slave request carried (spec 6.3.7); undefined until one does. */
   private generationId: bigint | undefined;
   private config = { flags: 0, missSendLen: 128 };
+  /** Packet-outs were queued to the datapath thread since the last barrier. */
+  private packetOutsQueued = false;
   private tables: ReturnType<typeof tableFeatures> | undefined;
 
   constructor(opts: AgentOptions) {
@@ -261,6 +264,11 @@ export class SwitchAgent {
         this.dp.setConfig(msg.flags, msg.missSendLen);
         return;
       case 'barrier_request':
+        // Mods are in force when handled; packet-outs wait on the datapath thread's queue.
+        if (this.packetOutsQueued) {
+          this.dp.sync();
+          this.packetOutsQueued = false;
+        }
         ch.send({ type: 'barrier_reply', xid: msg.xid });
         return;
       case 'port_mod':
@@ -309,6 +317,7 @@ export class SwitchAgent {
     if (ofpt === OFPT.METER_MOD) return fail(this.dp.meterMod(bytes));
     try {
       fail(this.dp.executePacketOut(bytes));
+      this.packetOutsQueued = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       // The datapath thread is behind: like a full transmit queue, the packet is dropped and counted.
