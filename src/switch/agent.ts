@@ -189,7 +189,9 @@ export class SwitchAgent {
 
   private onLinkChange(portNo: number, link: LinkState): void {
     const port = this.dp.port(portNo);
-    if (!port || link.gone) return;
+    if (!port) return;
+    // An interface deleted from under the switch takes its port with it (OFPPR_DELETE).
+    if (link.gone) return this.removePort(portNo);
     this.log.info({ port: portNo, carrier: link.carrier, adminUp: link.adminUp }, 'link changed');
     this.portStatus(OFPPR.MODIFY, port);
   }

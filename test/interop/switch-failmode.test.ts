@@ -1,8 +1,8 @@
 // tsof-switch's fail modes with two hosts in network namespaces: standalone
 // forwards as a learning switch while no controller is connected, and stops
 // doing so (its fail-open flow removed) once one connects; secure forwards
-// nothing without flows. Also: SIGTERM leaves no port, socket or process
-// behind. Needs root; names are unique per run and only they are removed.
+// nothing without flows. Also: an interface deleted under the switch leaves
+// it, and SIGTERM leaves no port, socket or process behind. Needs root; names are unique per run and only they are removed.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -97,6 +97,24 @@ describe('fail modes', () => {
         await controller.close();
       }
     } finally {
+      expect(await stopSwitch(child)).toBe(0);
+    }
+  });
+
+  it('an interface deleted while attached takes its port with it', async () => {
+    const child = await startSwitch('--fail-mode', 'secure');
+    const extra = `tsfm${id}x`;
+    try {
+      await sh('ip', 'link', 'add', extra, 'type', 'veth', 'peer', 'name', `${extra}p`);
+      expect(await sh('node', 'bin/tsof-switch.js', '--ctl', ctl, 'add-port', extra)).toBe('3\n');
+      await sh('ip', 'link', 'del', extra);
+      const ports = async () => sh('node', 'bin/tsof-switch.js', '--ctl', ctl, 'list-ports');
+      for (const end = Date.now() + 5000; (await ports()).includes(extra); await new Promise((r) => setTimeout(r, 100))) {
+        if (Date.now() > end) throw new Error(`${extra} is still a port after its interface was deleted`);
+      }
+      expect(await ports()).toBe(`1\t${sw(1)}\n2\t${sw(2)}\n`);
+    } finally {
+      await sh('ip', 'link', 'del', extra).catch(() => undefined);
       expect(await stopSwitch(child)).toBe(0);
     }
   });
