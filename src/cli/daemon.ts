@@ -3,9 +3,38 @@
 // then the record's own fields as key=value) or as pino's JSON lines, and the
 // wait for the signal that stops them.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino, type Logger } from 'pino';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/** A flag or argument the user got wrong: the message names it and why; the daemon prints its usage. */
+export class UsageError extends Error {}
+
+/** The flags every daemon takes besides its own. */
+const COMMON = {
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * parseArgs with the common flags added: a bad flag is a UsageError, and the
+ * log level is checked.
+ */
+export function parseDaemonArgs<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  const config = { args: argv, allowPositionals: true as const, options: { ...options, ...COMMON } };
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
+  try {
+    parsed = parseArgs(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const common = parsed.values as { 'log-level'?: string; json?: boolean; help?: boolean };
+  const level = common['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return { values: parsed.values, positionals: parsed.positionals, level, json: common.json === true, help: common.help === true };
+}
 
 export function cliLogger(name: string, level: string, json: boolean): Logger {
   if (json) return pino({ level, name });

@@ -4,9 +4,8 @@
 // tsx and calls main(); exit codes: 0 done, 1 runtime failure, 2 bad usage.
 
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { controlRequest, defaultControlPath, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
-import { cliLogger, LOG_LEVELS, stopSignal } from './daemon.ts';
+import { cliLogger, parseDaemonArgs, stopSignal, UsageError } from './daemon.ts';
 
 const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
@@ -36,8 +35,6 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --log-level LEVEL       trace, debug, info, warn, error or fatal (default info)
   --json                  log JSON lines (pino) instead of text
   -h, --help              show this help`;
-
-class UsageError extends Error {}
 
 const VERBS = ['add-port', 'del-port', 'list-ports'];
 
@@ -76,37 +73,22 @@ function parseTargets(flag: string, texts: string[], kinds: string[]): Target[] 
 }
 
 function options(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dpid: { type: 'string' },
-        port: { type: 'string', multiple: true },
-        controller: { type: 'string', multiple: true },
-        listen: { type: 'string', multiple: true },
-        'fail-mode': { type: 'string' },
-        'private-key': { type: 'string' },
-        certificate: { type: 'string' },
-        'ca-cert': { type: 'string' },
-        ctl: { type: 'string' },
-        'inactivity-probe': { type: 'string' },
-        'max-backoff': { type: 'string' },
-        'packet-in-rate': { type: 'string' },
-        'packet-in-burst': { type: 'string' },
-        'dp-desc': { type: 'string' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values: v, positionals } = parsed;
-  const level = v['log-level'] ?? 'info';
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const { values: v, positionals, level, json, help } = parseDaemonArgs(argv, {
+    dpid: { type: 'string' },
+    port: { type: 'string', multiple: true },
+    controller: { type: 'string', multiple: true },
+    listen: { type: 'string', multiple: true },
+    'fail-mode': { type: 'string' },
+    'private-key': { type: 'string' },
+    certificate: { type: 'string' },
+    'ca-cert': { type: 'string' },
+    ctl: { type: 'string' },
+    'inactivity-probe': { type: 'string' },
+    'max-backoff': { type: 'string' },
+    'packet-in-rate': { type: 'string' },
+    'packet-in-burst': { type: 'string' },
+    'dp-desc': { type: 'string' },
+  });
   const failMode = v['fail-mode'] ?? 'standalone';
   if (failMode !== 'secure' && failMode !== 'standalone') throw new UsageError(`--fail-mode must be secure or standalone, got "${failMode}"`);
   if (positionals.length && !VERBS.includes(positionals[0])) {
@@ -127,7 +109,7 @@ function options(argv: string[]) {
   if (probe < 100) throw new UsageError(`--inactivity-probe must be at least 100 ms, got ${probe}`);
   const rate = integer('packet-in-rate', v['packet-in-rate'], 0);
   return {
-    help: v.help ?? false,
+    help,
     verb: positionals[0],
     verbArgs: positionals.slice(1),
     dpid: v.dpid === undefined ? undefined : parseDpid(v.dpid),
@@ -142,7 +124,7 @@ function options(argv: string[]) {
     burst: integer('packet-in-burst', v['packet-in-burst'], rate),
     dpDesc: v['dp-desc'],
     level,
-    json: v.json ?? false,
+    json,
   };
 }
 

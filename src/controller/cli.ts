@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { cliLogger, LOG_LEVELS, stopSignal } from '../cli/daemon.ts';
+import { cliLogger, parseDaemonArgs, stopSignal, UsageError } from '../cli/daemon.ts';
 import { Controller } from './controller.ts';
 
 const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
@@ -23,39 +22,22 @@ Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the
       --json            log JSON lines (pino) instead of text
   -h, --help            show this help`;
 
-class UsageError extends Error {}
-
 function options(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals, level, json, help } = parseDaemonArgs(argv, {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+  });
   const port = values.port ?? '6653';
   if (!/^\d+$/.test(port) || +port > 65535) throw new UsageError(`--port must be a TCP port number (0-65535), got "${port}"`);
-  const level = values['log-level'] ?? 'info';
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
-  if (!values.help && positionals.length === 0) throw new UsageError('give at least one app module');
+  if (!help && positionals.length === 0) throw new UsageError('give at least one app module');
   const [cert, key, ca] = [values['tls-cert'], values['tls-key'], values['tls-ca']];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (ca !== undefined && cert === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   const tls = cert === undefined ? undefined : { cert, key: key!, ca };
-  return { port: +port, host: values.host, tls, level, json: values.json ?? false, help: values.help ?? false, apps: positionals };
+  return { port: +port, host: values.host, tls, level, json, help, apps: positionals };
 }
 
 export async function main(argv: string[]): Promise<number> {
