@@ -1615,6 +1615,19 @@ static void test_group_select(void)
 	}
 	CHECK(per_port[2] > 850 && per_port[2] < 1150);    /* 1000 expected */
 	CHECK(per_port[3] > 1850 && per_port[3] < 2150);   /* 2000 expected */
+	/* ARP spreads by its addresses too (the Ryu tester's select cases send
+	 * ARP with random sender and target addresses). */
+	int arp_port[4] = { 0 };
+	for (int i = 0; i < 600; i++) {
+		struct spec s = spec_of(K_ARP);
+		s.arp_spa = (uint32_t)rnd();
+		s.arp_tpa = (uint32_t)rnd();
+		send_spec(&s, 1);
+		if (n_outs == 1)
+			arp_port[outs[0].port & 3]++;
+	}
+	CHECK(arp_port[2] > 140 && arp_port[2] < 260);     /* 200 expected */
+	CHECK(arp_port[3] > 340 && arp_port[3] < 460);     /* 400 expected */
 	/* Weight 0: never chosen. */
 	b.n = 0;
 	bucket(&b, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &a1);
