@@ -38,6 +38,7 @@ export class ControlServer {
 
   static async listen(path: string, target: ControlTarget, log: Logger): Promise<ControlServer> {
     mkdirSync(dirname(path), { recursive: true });
+    if (await answers(path)) throw new Error(`${path}: another tsof-switch is running there (give --ctl another path)`);
     rmSync(path, { force: true }); // a socket left by a switch that was killed
     const server = createServer((socket) => {
       let buffered = '';
@@ -75,6 +76,18 @@ export class ControlServer {
     await new Promise<void>((done) => this.server.close(() => done()));
     rmSync(this.path, { force: true });
   }
+}
+
+/** Whether something listens on the Unix socket at path. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 function execute(line: string, target: ControlTarget): ControlReply {

@@ -89,10 +89,11 @@ export class TsofSwitch {
 
   async start(): Promise<void> {
     try {
+      // The control socket first: it finds out whether this switch is running already.
+      if (this.opts.controlPath) this.control = await ControlServer.listen(this.opts.controlPath, this, this.log);
       for (const p of this.opts.ports) this.addPort(p.ifname, p.port);
       this.updateFailMode();
       await this.connections.start();
-      if (this.opts.controlPath) this.control = await ControlServer.listen(this.opts.controlPath, this, this.log);
     } catch (e) {
       await this.stop();
       throw e;

@@ -124,6 +124,10 @@ describe('fail modes', () => {
     await sh('ip', 'netns', 'exec', ns(1), 'ip', 'neigh', 'flush', 'all');
     expect(await ping(1, 2, 2)).toBe(false);
     expect(existsSync(ctl)).toBe(true);
+    // A second switch on the same control socket is refused, and leaves the first one's socket alone.
+    const second = await run('node', ['bin/tsof-switch.js', '--dpid', '0x1', '--ctl', ctl], { encoding: 'utf8' }).catch((e: { code: number; stderr: string }) => e);
+    expect(second).toMatchObject({ code: 1, stderr: expect.stringContaining('another tsof-switch is running there') });
+    expect(existsSync(ctl)).toBe(true);
     expect(await stopSwitch(child)).toBe(0);
     expect(existsSync(ctl)).toBe(false);
     // The interfaces are free again: no packet socket holds them (a new switch can take them at once).
