@@ -17,7 +17,7 @@
 // next line, and ends by sending itself SIGTERM. This script stages the selected
 // cases (test/fixtures/ryu-switch-of13), builds the topology with unique names,
 // runs the tool, parses its lines and writes results.json (and the log of each
-// process) to the output directory, a summary to stdout and, with --write-docs,
+// process, and the target's port counters at the end, target-ports.txt) to the output directory, a summary to stdout and, with --write-docs,
 // the target's section of docs/conformance/ryu-switch.md.
 //
 // Needs root. Installs missing peers (scripts/install-peers.sh) and starts the OVS
@@ -517,6 +517,8 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
         '--controller', `tcp:127.0.0.1:${opt.port}`, '--fail-mode', 'secure',
         // Its own control socket: the default is per dpid, and other runs may use dpid 1 at the same time.
         '--ctl', join(opt.out, 'tsof-switch.ctl'),
+        // For the port counters read at the end (target-ports.txt).
+        '--listen', `ptcp:${opt.port + 1}:127.0.0.1`,
       ],
       join(opt.out, 'tsof-switch.log'),
     );
@@ -558,6 +560,13 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
     aborted = `osken-manager exited (${how}) before the end of the tests:\n${tail(oskenLog)}`;
   }
   await linesEnd;
+  // The target's port counters over the whole run: what it received and sent, beside what the tester measured.
+  try {
+    const target = opt.target === 'tsof' ? `tcp:127.0.0.1:${opt.port + 1}` : run.targetBr;
+    writeFileSync(join(opt.out, 'target-ports.txt'), execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-ports', target], { encoding: 'utf8' }));
+  } catch (e) {
+    writeFileSync(join(opt.out, 'target-ports.txt'), `not read: ${(e as Error).message}\n`);
+  }
   closeSync(logFd);
   log.flush();
   return { log, aborted };
