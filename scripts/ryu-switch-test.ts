@@ -732,6 +732,8 @@ async function main(): Promise<number> {
 
   const start = Date.now();
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  // Read before the run: the code under test is what was checked out when it began.
+  const vers = versions(opt.target);
   const nCases = selection.reduce((s, f) => s + f.cases.length, 0);
   console.log(`ryu-switch-test: ${nCases} cases in ${selection.length} files against ${TARGETS[opt.target]}; output in ${opt.out}`);
   let tester: Awaited<ReturnType<typeof runTester>>;
@@ -749,7 +751,7 @@ async function main(): Promise<number> {
     command: `sudo npx tsx scripts/ryu-switch-test.ts ${process.argv.slice(2).join(' ')}`,
     date,
     seconds: Math.round((Date.now() - start) / 1000),
-    versions: versions(opt.target),
+    versions: vers,
     selection: { paths: opt.paths, skipThroughput: opt.skipThroughput, files: selection.length, cases: nCases },
     aborted: tester.aborted,
     testerReport: tester.log.report,
