@@ -146,6 +146,16 @@ interface CaseResult {
 /** "action", "match", "group", "meter": the case tree's top directory. */
 const categoryOf = (file: string): string => file.split('/')[0];
 
+const caseResult = (f: CaseFile, c: CaseFile['cases'][number], result: Outcome): CaseResult => ({
+  file: f.file,
+  category: categoryOf(f.file),
+  title: f.title,
+  index: c.index,
+  description: c.description,
+  throughput: c.throughput,
+  result,
+});
+
 function readCaseTree(dir: string): CaseFile[] {
   if (!existsSync(dir)) throw new UsageError(`--cases: no such directory ${dir}`);
   const files: CaseFile[] = [];
@@ -292,15 +302,7 @@ class TesterLog {
     for (const f of files) {
       const c = f.cases.find((x) => x.description.trim() === description && !this.results.has(x));
       if (!c) continue;
-      const r: CaseResult = {
-        file: f.file,
-        category: categoryOf(f.file),
-        title: f.title,
-        index: c.index,
-        description: c.description,
-        throughput: c.throughput,
-        result: outcome,
-      };
+      const r = caseResult(f, c, outcome);
       this.results.set(c, r);
       // An ERROR is handed over with its reason, on the next line.
       this.flush();
@@ -321,17 +323,7 @@ class TesterLog {
   all(why: string): CaseResult[] {
     return this.selection.flatMap((f) =>
       f.cases.map(
-        (c) =>
-          this.results.get(c) ?? {
-            file: f.file,
-            category: categoryOf(f.file),
-            title: f.title,
-            index: c.index,
-            description: c.description,
-            throughput: c.throughput,
-            result: 'NOT RUN' as const,
-            reason: why,
-          },
+        (c) => this.results.get(c) ?? { ...caseResult(f, c, 'NOT RUN'), reason: why },
       ),
     );
   }
