@@ -20,9 +20,16 @@ const sw = (h: number) => `tsfm${id}s${h}`;
 const ctl = `/tmp/tsfm${id}.ctl`;
 const ofPort = 20000 + (parseInt(id, 16) % 20000);
 
-async function ping(from: number, to: number, count = 3): Promise<boolean> {
+/**
+ * Whether a reply comes within `seconds`: ping sends every 0.2 s until the first
+ * reply or the deadline, so a switch still settling or a busy machine gets time,
+ * and a switch that forwards nothing gets the whole deadline to prove it. The
+ * host forgets its neighbours first, so ARP crosses the switch too.
+ */
+async function ping(from: number, to: number, seconds = 5): Promise<boolean> {
+  await sh('ip', 'netns', 'exec', ns(from), 'ip', 'neigh', 'flush', 'all');
   try {
-    await sh('ip', 'netns', 'exec', ns(from), 'ping', '-c', String(count), '-i', '0.2', '-W', '1', `10.77.0.${to}`);
+    await sh('ip', 'netns', 'exec', ns(from), 'ping', '-c', '1', '-i', '0.2', '-w', String(seconds), `10.77.0.${to}`);
     return true;
   } catch {
     return false;
@@ -91,7 +98,6 @@ describe('fail modes', () => {
       await connected;
       try {
         expect(await flows(listen)).toEqual([]);
-        await sh('ip', 'netns', 'exec', ns(1), 'ip', 'neigh', 'flush', 'all');
         expect(await ping(1, 2, 2)).toBe(false);
       } finally {
         await controller.close();
@@ -121,7 +127,6 @@ describe('fail modes', () => {
 
   it('secure: nothing forwards without flows; SIGTERM leaves nothing behind', async () => {
     const child = await startSwitch('--fail-mode', 'secure');
-    await sh('ip', 'netns', 'exec', ns(1), 'ip', 'neigh', 'flush', 'all');
     expect(await ping(1, 2, 2)).toBe(false);
     expect(existsSync(ctl)).toBe(true);
     // A second switch on the same control socket is refused, and leaves the first one's socket alone.
