@@ -105,6 +105,14 @@ export class Connection {
   }
 }
 
+/** Answers one message with an OFPT_ERROR, when there is an error to send. */
+type Fail = (e: OfErrorCode | null) => void;
+const failWith =
+  (ch: Channel, xid: number, bytes: Uint8Array): Fail =>
+  (e) => {
+    if (e) ch.sendError(xid, e, bytes);
+  };
+
 /** What the datapath judges: channels hand these over undecoded (toDatapath). */
 export const UNDECODED: ReadonlySet<number> = new Set([OFPT.FLOW_MOD, OFPT.GROUP_MOD, OFPT.METER_MOD, OFPT.PACKET_OUT]);
 /** Messages a slave may not send (spec 6.3.7), besides those in UNDECODED. */
@@ -237,9 +245,7 @@ export class SwitchAgent {
 
   private handle(conn: Connection, msg: Message, bytes: Uint8Array): void {
     const ch = conn.channel;
-    const fail = (e: OfErrorCode | null): void => {
-      if (e) ch.sendError(msg.xid, e, bytes);
-    };
+    const fail = failWith(ch, msg.xid, bytes);
     if (WRITES.has(msg.type) && conn.isSlave) return fail(ERR.BAD_REQUEST.IS_SLAVE);
     switch (msg.type) {
       case 'features_request':
@@ -310,9 +316,7 @@ export class SwitchAgent {
    * each, whatever is wrong with them.
    */
   private toDatapath(conn: Connection, ofpt: number, xid: number, bytes: Uint8Array): void {
-    const fail = (e: OfErrorCode | null): void => {
-      if (e) conn.channel.sendError(xid, e, bytes);
-    };
+    const fail = failWith(conn.channel, xid, bytes);
     if (conn.isSlave) return fail(ERR.BAD_REQUEST.IS_SLAVE);
     if (ofpt === OFPT.FLOW_MOD) return fail(this.dp.flowMod(bytes));
     if (ofpt === OFPT.GROUP_MOD) return fail(this.dp.groupMod(bytes));
@@ -327,7 +331,7 @@ export class SwitchAgent {
     }
   }
 
-  private portMod(msg: MessageOf<'port_mod'>, fail: (e: OfErrorCode | null) => void): void {
+  private portMod(msg: MessageOf<'port_mod'>, fail: Fail): void {
     const before = this.dp.port(msg.portNo)?.config;
     const e = this.dp.portMod(msg.portNo, msg.hwAddr, msg.config, msg.mask);
     if (e) return fail(e);
@@ -336,7 +340,7 @@ export class SwitchAgent {
   }
 
   /** Spec 6.3.7: generation ids order master and slave requests; a master request demotes the other masters. */
-  private roleRequest(conn: Connection, msg: MessageOf<'role_request'>, fail: (e: OfErrorCode | null) => void): void {
+  private roleRequest(conn: Connection, msg: MessageOf<'role_request'>, fail: Fail): void {
     const { role, generationId } = msg;
     if (role > OFPCR_ROLE.SLAVE) return fail(ERR.ROLE_REQUEST_FAILED.BAD_ROLE);
     if (role === OFPCR_ROLE.MASTER || role === OFPCR_ROLE.SLAVE) {
@@ -355,7 +359,7 @@ export class SwitchAgent {
 
   // ---- multipart requests (7.3.5) ---------------------------------------------------
 
-  private multipart(conn: Connection, msg: Message, bytes: Uint8Array, fail: (e: OfErrorCode | null) => void): void {
+  private multipart(conn: Connection, msg: Message, bytes: Uint8Array, fail: Fail): void {
     const ch = conn.channel;
     const xid = msg.xid;
     // A request in several parts only makes sense for table features, which this switch does not let controllers set.
