@@ -36,16 +36,11 @@
 #include <string.h>
 
 #define UPCALL_QUEUE 1024
-#define OFP_HEADER 8
-#define PACKET_OUT_FIXED 24     /* ofp_packet_out before its actions */
-#define FLOW_STATS_REQ_FIXED 48 /* multipart header and ofp_flow_stats_request before its match */
 #define FLOW_STATS_FIXED 48     /* ofp_flow_stats before its match */
 #define COUNTED_FIXED 40        /* ofp_group_stats and ofp_meter_stats before their counter pairs */
 #define DESC_FIXED 8            /* ofp_group_desc and ofp_meter_config before their lists */
 #define COUNTER_PAIR 16         /* ofp_bucket_counter, ofp_meter_band_stats */
 enum { OFPMP_GROUP = 6, OFPMP_GROUP_DESC = 7, OFPMP_METER = 9, OFPMP_METER_CONFIG = 10 };
-#define OFP_NO_BUFFER 0xffffffffu
-enum { OFPBRC_BUFFER_UNKNOWN = 8, OFPBRC_BAD_PORT = 11 };
 
 struct handle {
 	struct tsof_dp *dp;
@@ -423,11 +418,6 @@ static napi_value js_packet_out(napi_env env, napi_callback_info info)
 	return make_bool(env, false);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* A mod's result: 0 or the OpenFlow error; throws when out of memory. */
 static napi_value mod_result(napi_env env, struct handle *h, int r)
 {
@@ -463,8 +453,8 @@ static napi_value js_flow_mod(napi_env env, napi_callback_info info)
 	if (r == 0)
 		r = tsof_pipeline_flow_mod(tsof_dp_pipeline(h->dp), &fm, tsof_dp_now());
 	/* No buffers: the flow is in, the buffered packet unknown (6.4). */
-	if (r == 0 && fm.buffer_id != OFP_NO_BUFFER)
-		r = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
+	if (r == 0 && fm.buffer_id != TSOF_OFP_NO_BUFFER)
+		r = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN);
 	return mod_result(env, h, r);
 }
 
@@ -508,32 +498,22 @@ static napi_value js_meter_mod(napi_env env, napi_callback_info info)
  */
 static napi_value js_execute_packet_out(napi_env env, napi_callback_info info)
 {
-	const int bad_len = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN);
 	struct handle *h;
 	uint8_t *msg;
-	size_t len, acts_len;
-	uint32_t in_port;
+	size_t len;
+	struct tsof_packet_out po;
 	struct tsof_actions *acts;
 	struct tsof_frame *f;
 	int r;
 
 	if (!get_message(env, info, &h, &msg, &len))
 		return NULL;
-	if (len < PACKET_OUT_FIXED || (size_t)(msg[2] << 8 | msg[3]) != len)
-		return mod_result(env, h, bad_len);
-	acts_len = (size_t)(msg[OFP_HEADER + 8] << 8 | msg[OFP_HEADER + 9]);
-	in_port = rd32(msg + OFP_HEADER + 4);
-	if (acts_len > len - PACKET_OUT_FIXED || len - PACKET_OUT_FIXED - acts_len > TSOF_MAX_FRAME)
-		return mod_result(env, h, bad_len);
-	if (rd32(msg + OFP_HEADER) != OFP_NO_BUFFER)
-		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN));
-	if (in_port > TSOF_OFPP_MAX && in_port != TSOF_OFPP_CONTROLLER && in_port != TSOF_OFPP_LOCAL)
-		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, OFPBRC_BAD_PORT));
-	r = tsof_pipeline_parse_actions(tsof_dp_pipeline(h->dp), msg + PACKET_OUT_FIXED, acts_len, &acts);
+	r = tsof_packet_out_decode(msg, len, &po);
+	if (r == 0)
+		r = tsof_pipeline_parse_actions(tsof_dp_pipeline(h->dp), po.actions, po.actions_len, &acts);
 	if (r != 0)
 		return mod_result(env, h, r);
-	f = tsof_frame_new(in_port, msg + PACKET_OUT_FIXED + acts_len,
-			   (uint32_t)(len - PACKET_OUT_FIXED - acts_len), NULL);
+	f = tsof_frame_new(po.in_port, po.data, (uint32_t)po.data_len, NULL);
 	if (!f) {
 		tsof_actions_free(acts);
 		return mod_result(env, h, -1);
@@ -732,22 +712,14 @@ static napi_value js_flow_stats(napi_env env, napi_callback_info info)
 	uint8_t *msg;
 	size_t len;
 	struct body b = { 0 };
+	struct tsof_flow_filter f;
 	int r;
 
 	if (!get_message(env, info, &h, &msg, &len))
 		return NULL;
-	if (len < FLOW_STATS_REQ_FIXED || (size_t)(msg[2] << 8 | msg[3]) != len)
-		return mod_result(env, h, TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN));
-	{
-		const uint8_t *q = msg + 16;
-		struct tsof_flow_filter f = {
-			.table_id = q[0], .out_port = rd32(q + 4), .out_group = rd32(q + 8),
-			.cookie = (uint64_t)rd32(q + 16) << 32 | rd32(q + 20),
-			.cookie_mask = (uint64_t)rd32(q + 24) << 32 | rd32(q + 28),
-			.match = msg + FLOW_STATS_REQ_FIXED, .match_len = len - FLOW_STATS_REQ_FIXED,
-		};
+	r = tsof_flow_stats_request_decode(msg, len, &f);
+	if (r == 0)
 		r = tsof_pipeline_flow_stats(tsof_dp_pipeline(h->dp), &f, tsof_dp_now(), add_flow_stats, &b);
-	}
 	if (r != 0) {
 		free(b.p);
 		return mod_result(env, h, r);

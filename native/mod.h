@@ -1,6 +1,7 @@
 /*
  * mod.h: OFPT_FLOW_MOD, OFPT_GROUP_MOD and OFPT_METER_MOD (OpenFlow 1.3.5
- * 6.4-6.6, A.3.4), in two steps, as Open vSwitch does them.
+ * 6.4-6.6, A.3.4), in two steps, as Open vSwitch does them; and the fixed
+ * part of OFPT_PACKET_OUT, whose actions go through the same decoder.
  *
  * 1. tsof_*_mod_decode() turns the whole message into what the pipeline
  *    installs: the match, the instructions with their action lists, the group
@@ -64,7 +65,16 @@ struct tsof_meter_mod {
 	int err;                     /* answered after the existence check */
 };
 
+/* An OFPT_PACKET_OUT's fixed part (A.3.7): its actions and frame point into
+ * the message, the actions for tsof_pipeline_parse_actions(). */
+struct tsof_packet_out {
+	uint32_t in_port;
+	const uint8_t *actions, *data;
+	size_t actions_len, data_len;
+};
+
 /* Whole messages, header included. */
+int tsof_packet_out_decode(const uint8_t *msg, size_t len, struct tsof_packet_out *po);
 int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *fm);
 int tsof_group_mod_decode(const uint8_t *msg, size_t len, struct tsof_group_mod *gm);
 int tsof_meter_mod_decode(const uint8_t *msg, size_t len, struct tsof_meter_mod *mm);

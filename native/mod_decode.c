@@ -178,6 +178,31 @@ static int insts_decode(uint8_t table_id, const uint8_t *p, size_t len, struct t
 	return 0;
 }
 
+/* ---- packet-out ---- */
+
+#define PACKET_OUT_FIXED 24  /* ofp_packet_out before its actions */
+
+int tsof_packet_out_decode(const uint8_t *msg, size_t len, struct tsof_packet_out *po)
+{
+	if (len < PACKET_OUT_FIXED || tsof_rd16(msg + 2) != len)
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN);
+	po->actions_len = tsof_rd16(msg + 16);
+	if (po->actions_len > len - PACKET_OUT_FIXED)
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN);
+	/* No buffers: every packet-out carries its frame (6.4). */
+	if (tsof_rd32(msg + 8) != TSOF_OFP_NO_BUFFER)
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN);
+	po->in_port = tsof_rd32(msg + 12);
+	if (po->in_port > TSOF_OFPP_MAX && po->in_port != TSOF_OFPP_CONTROLLER && po->in_port != TSOF_OFPP_LOCAL)
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_PORT);
+	po->actions = msg + PACKET_OUT_FIXED;
+	po->data = po->actions + po->actions_len;
+	po->data_len = len - PACKET_OUT_FIXED - po->actions_len;
+	return 0;
+}
+
+/* ---- flow mods ---- */
+
 int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *fm)
 {
 	const uint16_t known = TSOF_OFPFF_SEND_FLOW_REM | TSOF_OFPFF_CHECK_OVERLAP | TSOF_OFPFF_RESET_COUNTS |

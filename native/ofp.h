@@ -130,6 +130,8 @@ enum {
 
 enum {  /* OFPBRC_ */
 	TSOF_OFPBRC_BAD_LEN = 6,
+	TSOF_OFPBRC_BUFFER_UNKNOWN = 8,
+	TSOF_OFPBRC_BAD_PORT = 11,
 };
 
 enum {  /* OFPBAC_ */

@@ -138,6 +138,10 @@ struct tsof_flow_stats {
 	size_t insts_len;
 };
 
+/* The filter of an OFPT_MULTIPART_REQUEST of type OFPMP_FLOW (A.3.5.2), the
+ * whole message; the match points into it. 0 or OFPBRC_BAD_LEN. */
+int tsof_flow_stats_request_decode(const uint8_t *msg, size_t len, struct tsof_flow_filter *f);
+
 /* Calls cb for each flow the filter selects. 0 or the match's error. */
 int tsof_pipeline_flow_stats(struct tsof_pipeline *pl, const struct tsof_flow_filter *f, uint64_t now,
 			     void (*cb)(void *arg, const struct tsof_flow_stats *fs), void *arg);

@@ -1,6 +1,6 @@
 /*
  * stats.c: what the statistics calls report (OpenFlow 1.3.5 A.3.5): flows
- * (the selection of a flow stats request, as for a delete), tables, groups
+ * (the selection of a flow stats request, decoded here, as for a delete), tables, groups
  * with their buckets, meters with their bands, and each datapath thread's
  * counters.
  *
@@ -12,6 +12,22 @@
 #include "pipeline_impl.h"
 
 #include <string.h>
+
+#define FLOW_STATS_REQ_FIXED 48  /* multipart header and ofp_flow_stats_request before its match */
+
+int tsof_flow_stats_request_decode(const uint8_t *msg, size_t len, struct tsof_flow_filter *f)
+{
+	const uint8_t *q = msg + 16;
+
+	if (len < FLOW_STATS_REQ_FIXED || tsof_rd16(msg + 2) != len)
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_LEN);
+	*f = (struct tsof_flow_filter){
+		.table_id = q[0], .out_port = tsof_rd32(q + 4), .out_group = tsof_rd32(q + 8),
+		.cookie = tsof_rd64(q + 16), .cookie_mask = tsof_rd64(q + 24),
+		.match = msg + FLOW_STATS_REQ_FIXED, .match_len = len - FLOW_STATS_REQ_FIXED,
+	};
+	return 0;
+}
 
 int tsof_pipeline_flow_stats(struct tsof_pipeline *pl, const struct tsof_flow_filter *flt, uint64_t now,
 			     void (*cb)(void *arg, const struct tsof_flow_stats *fs), void *arg)

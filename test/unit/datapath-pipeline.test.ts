@@ -312,9 +312,13 @@ describe('packet-out', () => {
     expect((await takeN(dp, 3, 1))[0].data).toEqual(numbered(2, 64, { udp: { srcPort: 4000, dstPort: 7 } }));
   });
 
-  it('returns the error for a buffer id or a bad action', () => {
-    // OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN; OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT.
+  it('returns the error for a buffer id, an in_port, a length or a bad action', () => {
+    // OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN; OFPBRC_BAD_PORT; OFPBRC_BAD_LEN; OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT.
     expect(dp.executePacketOut(packetOut(1, [output(2)], numbered(1), 7))).toEqual({ type: 1, code: 8 });
+    expect(dp.executePacketOut(packetOut(OFPP.ANY, [output(2)], numbered(1)))).toEqual({ type: 1, code: 11 });
+    const actionsPastTheEnd = packetOut(1, [output(2)], numbered(1));
+    new DataView(actionsPastTheEnd.buffer, actionsPastTheEnd.byteOffset).setUint16(16, 0xfff0);
+    expect(dp.executePacketOut(actionsPastTheEnd)).toEqual({ type: 1, code: 6 });
     expect(dp.executePacketOut(packetOut(1, [output(OFPP.ANY)], numbered(1)))).toEqual({ type: 2, code: 4 });
   });
 });
