@@ -17,6 +17,7 @@ declare -A PEERS=(
   [iperf3]=/usr/bin/iperf3
   [netsniff-ng]=/usr/sbin/trafgen
   [ethtool]=/usr/sbin/ethtool
+  [mininet]=/usr/bin/mn
 )
 
 wanted=("$@")

@@ -26,11 +26,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/daemon.ts';
 import { BEYOND_SPEC, generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -92,16 +92,6 @@ const matchOf = (flow: string) =>
     .split(',')
     .filter((p) => !NOT_MATCH.test(p))
     .join(',');
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as AddressInfo;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 // Catches frames of EtherType 0x88b5 (IEEE local experimental) arriving on the
 // given interfaces, printing "ready" once bound and then "IFNAME HEX" a frame;
