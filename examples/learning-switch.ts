@@ -3,7 +3,8 @@
 // controller. For each packet-in: learn that the source MAC lives on the
 // in_port; if the destination is known, install a flow (in_port, eth_src,
 // eth_dst -> that port, idle 30 s) so the switch forwards the rest itself;
-// otherwise flood. Run it: npm run app:learning-switch
+// otherwise flood. It also shows how an app adds its own metric to the ones
+// tsof-controller --metrics serves. Run it: npm run app:learning-switch
 
 import {
   ETHERTYPE,
@@ -19,10 +20,21 @@ import {
   type Match,
   type SwitchHandle,
 } from '../src/controller/index.ts';
+import { Gauge, type Registry } from 'prom-client';
 
-export default function learningSwitch(controller: Controller): void {
+export default function learningSwitch(controller: Controller, { metrics }: { metrics?: Registry } = {}): void {
   // Keyed by MACs as numbers (eth.srcKey): cheaper to build and hash than their text.
   const macToPort = new WeakMap<SwitchHandle, Map<number, number>>();
+  new Gauge({
+    name: 'tsof_learning_switch_macs',
+    help: 'MAC addresses learned, over all connected switches',
+    registers: metrics ? [metrics] : [],
+    collect() {
+      let n = 0;
+      for (const sw of controller.switches.values()) n += macToPort.get(sw)?.size ?? 0;
+      this.set(n);
+    },
+  });
 
   controller.on('switch', (sw) => {
     macToPort.set(sw, new Map());

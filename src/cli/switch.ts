@@ -4,8 +4,10 @@
 // tsx and calls main(); exit codes: 0 done, 1 runtime failure, 2 bad usage.
 
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { switchMetrics } from '../switch/metrics.ts';
 import { controlRequest, defaultControlPath, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
-import { cliLogger, parseDaemonArgs, stopSignal, UsageError } from './daemon.ts';
+import { cliLogger, parseDaemonArgs, serveMetrics, stopSignal, UsageError } from './daemon.ts';
 
 const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
@@ -32,6 +34,8 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --packet-in-rate N      packet-ins per second per controller (default 0: no limit) ...
   --packet-in-burst N     ... and the burst above it (default: the rate)
   --dp-desc TEXT          the description controllers read (OFPMP_DESC dp_desc)
+  --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics (ports, tables, datapath,
+                          packet-ins, connections; PORT alone: 127.0.0.1)
   --log-level LEVEL       trace, debug, info, warn, error or fatal (default info)
   --json                  log JSON lines (pino) instead of text
   -h, --help              show this help`;
@@ -73,7 +77,7 @@ function parseTargets(flag: string, texts: string[], kinds: string[]): Target[] 
 }
 
 function options(argv: string[]) {
-  const { values: v, positionals, level, json, help } = parseDaemonArgs(argv, {
+  const { values: v, positionals, level, json, metrics, help } = parseDaemonArgs(argv, {
     dpid: { type: 'string' },
     port: { type: 'string', multiple: true },
     controller: { type: 'string', multiple: true },
@@ -125,6 +129,7 @@ function options(argv: string[]) {
     dpDesc: v['dp-desc'],
     level,
     json,
+    metrics,
   };
 }
 
@@ -178,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = cliLogger('tsof-switch', opts.level, opts.json);
   let sw: TsofSwitch;
+  let metricsServer: Server | undefined;
   try {
     const dpid = opts.dpid ?? dpidFromPort(opts.ports[0].ifname);
     const tls = opts.tls && { key: readFileSync(opts.tls.key), cert: readFileSync(opts.tls.cert), ca: readFileSync(opts.tls.ca) };
@@ -195,13 +201,21 @@ export async function main(argv: string[]): Promise<number> {
       packetInRate: opts.rate,
       packetInBurst: opts.burst,
     });
-    await sw.start();
+    await sw.start(); // stops what it started when it fails
   } catch (err) {
     log.fatal({ err }, 'cannot start the switch');
     return 1;
   }
+  try {
+    if (opts.metrics) metricsServer = await serveMetrics(switchMetrics(sw.agent), opts.metrics, log);
+  } catch (err) {
+    log.fatal({ err }, 'cannot serve metrics');
+    await sw.stop();
+    return 1;
+  }
   const signal = await stopSignal();
   log.info({ signal }, 'stopping');
+  metricsServer?.close();
   await sw.stop();
   return 0;
 }

@@ -6,13 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cliLogger, parseDaemonArgs, stopSignal, UsageError } from '../cli/daemon.ts';
+import type { Server } from 'node:http';
+import { cliLogger, parseDaemonArgs, serveMetrics, stopSignal, UsageError } from '../cli/daemon.ts';
 import { Controller } from './controller.ts';
+import { controllerMetrics } from './metrics.ts';
 
 const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
-                      [--log-level LEVEL] [--json] APP.ts...
+                      [--log-level LEVEL] [--json] [--metrics HOST:PORT] APP.ts...
 
-Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the controller.
+Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the controller
+(and, second, { metrics }: the prom-client Registry --metrics serves, for the app's own metrics).
   -p, --port N          TCP port to listen on (default 6653)
       --host ADDR       address to listen on (default: all)
       --tls-cert FILE   listen with TLS: the controller's certificate (PEM)...
@@ -20,10 +23,12 @@ Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the
       --tls-ca FILE     accept only switches with a certificate signed by this CA (PEM)
       --log-level LEVEL trace, debug, info, warn, error or fatal (default info)
       --json            log JSON lines (pino) instead of text
+      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics (switches, packet-ins,
+                        and what apps register; PORT alone: 127.0.0.1)
   -h, --help            show this help`;
 
 function options(argv: string[]) {
-  const { values, positionals, level, json, help } = parseDaemonArgs(argv, {
+  const { values, positionals, level, json, metrics, help } = parseDaemonArgs(argv, {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     'tls-cert': { type: 'string' },
@@ -37,7 +42,7 @@ function options(argv: string[]) {
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (ca !== undefined && cert === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   const tls = cert === undefined ? undefined : { cert, key: key!, ca };
-  return { port: +port, host: values.host, tls, level, json, help, apps: positionals };
+  return { port: +port, host: values.host, tls, level, json, metrics, help, apps: positionals };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -66,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const controller = new Controller({ port: opts.port, host: opts.host, logger: log, tls });
+  const metrics = controllerMetrics(controller);
   // An app's async listener that rejects is a bug to report, not a reason to drop every switch.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection in an app'));
 
@@ -78,21 +84,25 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (typeof app !== 'function') {
-      log.fatal({ app: file }, 'an app module must default-export a function (controller) => void');
+      log.fatal({ app: file }, 'an app module must default-export a function (controller, { metrics }) => void');
       return 1;
     }
-    await app(controller);
+    await app(controller, { metrics });
     log.info({ app: file }, 'app loaded');
   }
 
+  let metricsServer: Server | undefined;
   try {
     await controller.listen();
+    if (opts.metrics) metricsServer = await serveMetrics(metrics, opts.metrics, log);
   } catch (err) {
     log.fatal({ err }, 'cannot listen');
+    await controller.close();
     return 1;
   }
   const signal = await stopSignal();
   log.info({ signal }, 'shutting down');
+  metricsServer?.close();
   await controller.close();
   return 0;
 }

@@ -45,9 +45,20 @@ import {
   type MessageType,
   type OfErrorCode,
 } from '../openflow/codec/index.ts';
-import type { Datapath, FlowRemoved, LinkState, PacketIn, PortInfo, PortSpec } from '../datapath/index.ts';
+import type { Datapath, DatapathStats, FlowRemoved, LinkState, PacketIn, PortInfo, PortSpec, PortStats, TableStats } from '../datapath/index.ts';
 import { CAPABILITIES, description, GROUP_FEATURES, meterFeatures, tableFeatures } from './features.ts';
 import { describePort } from './ports.ts';
+
+/** SwitchAgent.counters(): a reading for observers such as the metrics endpoint. */
+export interface SwitchCounters {
+  ports: ({ port: number; name: string; live: boolean } & PortStats)[];
+  tables: ({ tableId: number } & TableStats)[];
+  datapath: DatapathStats;
+  agent: { packetIns: number; packetInDrops: number; packetOutsDropped: number };
+  connections: { service: boolean; role: string }[];
+}
+
+const ROLE_NAMES: Record<number, string> = { [OFPCR_ROLE.EQUAL]: 'equal', [OFPCR_ROLE.MASTER]: 'master', [OFPCR_ROLE.SLAVE]: 'slave' };
 
 export interface AgentOptions {
   datapath: Datapath;
@@ -127,7 +138,8 @@ const ENTRY_LENGTH_AT = { flow: 0, group: 0, group_desc: 0, meter: 4, meter_conf
 export class SwitchAgent {
   readonly connections = new Set<Connection>();
   readonly dpid: bigint;
-  readonly stats = { packetOutsDropped: 0 };
+  /** Totals over every connection, closed ones included (a connection's own stats go with it). */
+  readonly stats = { packetIns: 0, packetInDrops: 0, packetOutsDropped: 0 };
   private readonly dp: Datapath;
   private readonly log: Logger;
   private readonly dpDesc: string;
@@ -223,6 +235,28 @@ export class SwitchAgent {
     channel.on('frame', (ofpt, xid, bytes) => guard(xid, bytes, () => this.toDatapath(conn, ofpt, xid, bytes)));
     channel.on('close', () => this.connections.delete(conn));
     return conn;
+  }
+
+  /**
+   * What an observer reads (metrics): each port's counters, the tables that
+   * have flows or have been looked up in, the datapath's own counters, and
+   * the open connections. Read when asked; nothing is kept for it.
+   */
+  counters(): SwitchCounters {
+    const tables: SwitchCounters['tables'] = [];
+    for (let tableId = 0; tableId < this.dp.limits.tables; tableId++) {
+      const t = this.dp.tableStats(tableId);
+      if (t.activeCount > 0 || t.lookupCount > 0n) tables.push({ tableId, ...t });
+    }
+    return {
+      ports: this.dp.ports().map((p) => ({ port: p.port, name: p.name, ...this.dp.portStats(p.port), live: this.dp.linkState(p.port).live })),
+      tables,
+      datapath: this.dp.stats(),
+      agent: { ...this.stats },
+      connections: [...this.connections]
+        .filter((c) => c.channel.state === 'open')
+        .map((c) => ({ service: c.service, role: ROLE_NAMES[c.role] ?? String(c.role) })),
+    };
   }
 
   /** Whether a controller (not a service connection) is connected: the fail modes look at this. */
@@ -509,8 +543,10 @@ export class SwitchAgent {
       for (const c of this.connections) {
         if (c.channel.state !== 'open' || !c.wants('packetInMask', p.reason)) continue;
         c.stats.packetIns++;
+        this.stats.packetIns++;
         if (!this.admitPacketIn(c, now)) {
           c.stats.packetInDrops++;
+          this.stats.packetInDrops++;
           continue;
         }
         bytes ??= encodeMessage(packetInMessage(p), 0);

@@ -271,16 +271,17 @@ describe('tsof-switch driven by real controllers, three hosts in network namespa
   describe('tsof-controller (examples/learning-switch.ts)', () => {
     let controller: Daemon;
     let sw: Daemon;
+    let dpid: bigint;
     let flows: Flows;
 
     beforeAll(async () => {
       await forgetNeighbours();
       const port = await freePort();
       controller = daemon('tsof-controller', process.execPath, [
-        at('bin/tsof-controller.js'), '--host', '127.0.0.1', '--port', String(port), '--json', at('examples/learning-switch.ts'),
+        at('bin/tsof-controller.js'), '--host', '127.0.0.1', '--port', String(port), '--json', '--metrics', '127.0.0.1:0', at('examples/learning-switch.ts'),
       ]);
       await controller.waitLog('listening for switches');
-      ({ sw, flows } = await startSwitch([port]));
+      ({ sw, dpid, flows } = await startSwitch([port]));
       await connectedTo(sw, [port]);
       await eventually(async () => (await flows()).includes(TABLE_MISS), 'the table-miss flow');
     });
@@ -301,6 +302,17 @@ describe('tsof-switch driven by real controllers, three hosts in network namespa
       const bps = await iperf(h2, h3);
       results['tsof-controller iperf3 h2->h3'] = mbps(bps);
       expect(bps).toBeGreaterThan(0);
+    });
+
+    it('serves its metrics and the app\'s at --metrics', async () => {
+      const { metrics: url } = (await controller.waitLog('serving metrics')) as { metrics: string };
+      const text = await (await fetch(url)).text();
+      const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(value('tsof_controller_switches')).toBe(1);
+      // The pings' first packets of each pair came up as packet-ins: at least one per host.
+      expect(value(`tsof_controller_packet_ins_total{dpid="0x${dpid.toString(16).padStart(16, '0')}"}`)).toBeGreaterThanOrEqual(3);
+      expect(value(`tsof_controller_packet_in_drops_total{dpid="0x${dpid.toString(16).padStart(16, '0')}"}`)).toBe(0);
+      expect(value('tsof_learning_switch_macs')).toBe(3);
     });
   });
 

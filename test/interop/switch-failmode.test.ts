@@ -2,7 +2,9 @@
 // forwards as a learning switch while no controller is connected, and stops
 // doing so (its fail-open flow removed) once one connects; secure forwards
 // nothing without flows. Also: an interface deleted under the switch leaves
-// it, and SIGTERM leaves no port, socket or process behind. Needs root; names are unique per run and only they are removed.
+// it, SIGTERM leaves no port, socket or process behind, and --metrics serves
+// Prometheus's text format, scraped with an HTTP client and parsed. Needs
+// root; names are unique per run and only they are removed.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -139,5 +141,63 @@ describe('fail modes', () => {
     const again = await startSwitch('--fail-mode', 'standalone');
     expect(await ping(1, 2)).toBe(true);
     expect(await stopSwitch(again)).toBe(0);
+  });
+});
+
+/** Prometheus's text exposition format: each sample line parsed, every other line a comment. */
+function parseMetrics(text: string) {
+  const types = new Map<string, string>();
+  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n').filter(Boolean)) {
+    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type) types.set(type[1], type[2]);
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample: ${line}`);
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  return { types, samples, value };
+}
+
+describe('metrics', () => {
+  it('--metrics serves ports, tables, the datapath, packet-ins and connections to a scraper', async () => {
+    const listen = ofPort + 1;
+    const metrics = ofPort + 2;
+    const child = await startSwitch('--fail-mode', 'standalone', '--listen', `ptcp:${listen}:127.0.0.1`, '--metrics', `127.0.0.1:${metrics}`);
+    try {
+      expect(await ping(1, 2)).toBe(true);
+      const res = await fetch(`http://127.0.0.1:${metrics}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const m = parseMetrics(await res.text());
+      const dpid = `0x${id.padStart(16, '0')}`;
+      expect(m.samples.filter((s) => s.name.startsWith('tsof_')).every((s) => s.labels.dpid === dpid)).toBe(true);
+      expect(m.types.get('tsof_port_rx_packets_total')).toBe('counter');
+      expect(m.types.get('tsof_table_flows')).toBe('gauge');
+      // The ping crossed both ports (ARP and ICMP each way) through table 0's NORMAL flow.
+      for (const port of [1, 2]) {
+        expect(m.value('tsof_port_rx_packets_total', { port: String(port), name: sw(port) })).toBeGreaterThanOrEqual(2);
+        expect(m.value('tsof_port_tx_packets_total', { port: String(port), name: sw(port) })).toBeGreaterThanOrEqual(2);
+        expect(m.value('tsof_port_live', { port: String(port) })).toBe(1);
+      }
+      expect(m.value('tsof_table_flows', { table: '0' })).toBe(1);
+      const lookups = m.value('tsof_table_lookups_total', { table: '0' })!;
+      expect(lookups).toBeGreaterThanOrEqual(4);
+      expect(m.value('tsof_table_matches_total', { table: '0' })).toBe(lookups);
+      expect(m.value('tsof_datapath_packets_total')).toBeGreaterThanOrEqual(4);
+      expect(m.value('tsof_datapath_cache_hits_total')! + m.value('tsof_datapath_cache_misses_total')!).toBeGreaterThanOrEqual(lookups);
+      expect(m.value('tsof_packet_in_drops_total')).toBe(0);
+      expect(m.value('tsof_openflow_connections', { kind: 'controller', role: 'equal' })).toBe(0);
+      expect(m.value('process_resident_memory_bytes')).toBeGreaterThan(0);
+      // The same counter through OpenFlow, read later: at least what the scrape saw.
+      const ports = await sh('ovs-ofctl', '-O', 'OpenFlow13', 'dump-ports', `tcp:127.0.0.1:${listen}`, '1');
+      expect(Number(/port {2}1: rx pkts=(\d+)/.exec(ports)?.[1])).toBeGreaterThanOrEqual(m.value('tsof_port_rx_packets_total', { port: '1' })!);
+      expect((await fetch(`http://127.0.0.1:${metrics}/`)).status).toBe(404);
+    } finally {
+      expect(await stopSwitch(child)).toBe(0);
+    }
   });
 });

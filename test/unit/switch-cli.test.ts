@@ -33,6 +33,8 @@ describe('tsof-switch flags', () => {
     [['--dpid', '1', '--private-key', 'k.pem'], '--private-key, --certificate and --ca-cert go together'],
     [['--dpid', '1', '--inactivity-probe', '10'], '--inactivity-probe must be at least 100 ms, got 10'],
     [['--dpid', '1', '--log-level', 'loud'], '--log-level must be one of'],
+    [['--dpid', '1', '--metrics', 'localhost'], '--metrics takes HOST:PORT or PORT (127.0.0.1:9464, [::1]:9464, 9464), got "localhost"'],
+    [['--dpid', '1', '--metrics', '127.0.0.1:70000'], '--metrics takes HOST:PORT or PORT'],
     [['--dpid', '1', '--bogus'], "Unknown option '--bogus'"],
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['add-port', 'x'], 'add-port needs --ctl PATH or --dpid ID'],
