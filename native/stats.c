@@ -38,8 +38,9 @@ int tsof_pipeline_flow_stats(struct tsof_pipeline *pl, const struct tsof_flow_fi
 
 	if (err)
 		return err;
+	/* A request, not a mod: OFPBRC_BAD_TABLE_ID, as Open vSwitch answers too. */
 	if (flt->table_id >= TSOF_N_TABLES && flt->table_id != TSOF_OFPTT_ALL)
-		return FLOW_ERR(BAD_TABLE_ID);
+		return TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BAD_TABLE_ID);
 	const struct pl_flow_sel sel = {
 		.match = &m, .cookie = flt->cookie, .cookie_mask = flt->cookie_mask,
 		.out_port = flt->out_port, .out_group = flt->out_group,

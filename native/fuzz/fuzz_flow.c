@@ -10,9 +10,9 @@
  *     later fragment, ND implies ICMPv6, ...);
  *   - extraction is deterministic and ignores stale contents of the key.
  *
- * scripts/fuzz-flow.sh builds it with clang -fsanitize=fuzzer. Built with
- * -DFUZZ_REPLAY (any compiler), it instead runs the files named on the command
- * line once each: `make -C native test` replays the committed corpus that way.
+ * scripts/fuzz.sh builds it with clang -fsanitize=fuzzer; linked with
+ * replay.c instead (any compiler), it runs the files named on its command line
+ * once each: `make -C native test` replays the committed corpus that way.
  */
 #include "flow.h"
 
@@ -92,31 +92,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(o.l4 == TSOF_OFS_NONE || o.l4 >= o.l3 + 20);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-	int n = 0;
-
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		size_t len = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		/* An exact-size copy, so ASan sees a read past the end. */
-		uint8_t *copy = malloc(len ? len : 1);
-		if (!copy)
-			return 1;
-		memcpy(copy, buf, len);
-		LLVMFuzzerTestOneInput(copy, len);
-		free(copy);
-		n++;
-	}
-	printf("fuzz_flow replay: %d inputs, no failure\n", n);
-	return 0;
-}
-#endif
