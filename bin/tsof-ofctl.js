@@ -1,14 +1,6 @@
 #!/usr/bin/env node
-// The tsof-ofctl executable named in package.json "bin". Node 20 cannot run
-// TypeScript, so this registers tsx's loader and then imports the .ts entry.
-// The entry is found from this file's real path, so a symlink to it
-// (npm link, node_modules/.bin) still finds the package's sources.
+// tsof-ofctl: an ovs-ofctl-shaped CLI (src/cli/ofctl.ts runs when imported). entry.js says what runs: the
+// sources through tsx in a checkout, the compiled dist/ when installed.
+import { entry } from './entry.js';
 
-import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
-
-register();
-const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
-await import(pathToFileURL(join(here, '..', 'src', 'cli', 'ofctl.ts')).href);
+await entry('cli/ofctl');

@@ -9,6 +9,7 @@
 // change), and the timer that expires flows.
 
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { memoryPortAddress, readInterface } from './interfaces.ts';
 import {
@@ -59,15 +60,26 @@ export interface Addon {
   stats(h: Handle): BigUint64Array;
 }
 
-const ADDON_PATH = '../../build/Release/tsof_native.node';
+// The package's root, from src/datapath/ (a checkout) or dist/datapath/ (installed). node-gyp-build loads
+// build/Release (a source build: npm ci in a checkout, or a compiler at install) or else the prebuilt
+// prebuilds/<platform>-<arch>/ binary the package ships. Loaded on first use only: the controller SDK and
+// the codec never touch the addon, so they work where it is not built.
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let addon: Addon | undefined;
 
 function loadAddon(): Addon {
   if (!addon) {
+    const nodeGypBuild = createRequire(import.meta.url)('node-gyp-build') as (dir: string) => unknown;
     try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+      addon = nodeGypBuild(PACKAGE_ROOT) as Addon;
     } catch (e) {
-      throw new Error(`the native datapath is not built (${ADDON_PATH}): run npm ci, or npm run install`, { cause: e });
+      throw new Error(
+        `tsof's native datapath cannot load on ${process.platform}-${process.arch} (${(e as Error).message.split('\n')[0]}). ` +
+          'tsof-switch and the datapath need it; the controller SDK and codec do not. It runs on Linux and builds ' +
+          'with a C compiler, make and python3: `npm rebuild tsof` in a project that installed tsof, ' +
+          '`npm run install` in a checkout',
+        { cause: e },
+      );
     }
   }
   return addon;
