@@ -156,9 +156,9 @@ describe('one controller', () => {
     const errOf = (p: Promise<unknown>) => p.then(() => undefined, (e: OpenFlowError) => e);
     expect((await errOf(sw.request({ type: 'port_stats_request', portNo: 77 })))!.is(ERR.BAD_REQUEST.BAD_PORT)).toBe(true);
     // Table 254 does not exist (ids 0 to 253); found by fuzz_control, which once got OFPFMFC_BAD_TABLE_ID here.
-    const noTable = { type: 'flow_stats_request', tableId: 254, outPort: OFPP.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] } as const;
+    const noTable = { type: 'flow_stats_request' as const, tableId: 254, outPort: OFPP.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] };
     expect((await errOf(sw.request(noTable)))!.is(ERR.BAD_REQUEST.BAD_TABLE_ID)).toBe(true);
-    expect((await errOf(sw.request({ ...noTable, type: 'aggregate_stats_request' })))!.is(ERR.BAD_REQUEST.BAD_TABLE_ID)).toBe(true);
+    expect((await errOf(sw.request({ ...noTable, type: 'aggregate_stats_request' as const })))!.is(ERR.BAD_REQUEST.BAD_TABLE_ID)).toBe(true);
     expect((await errOf(sw.confirm({ type: 'port_mod', portNo: 1, hwAddr: '00:00:00:00:00:01', config: 1, mask: 1, advertise: 0 })))!.is(ERR.PORT_MOD_FAILED.BAD_HW_ADDR)).toBe(true);
     expect((await errOf(sw.confirm({ type: 'set_config', flags: 0x80, missSendLen: 128 })))!.is(ERR.SWITCH_CONFIG_FAILED.BAD_FLAGS)).toBe(true);
     expect((await errOf(sw.confirm({ type: 'experimenter', experimenter: 0x2320, expType: 1, data: new Uint8Array(0) })))!.is(ERR.BAD_REQUEST.BAD_EXPERIMENTER)).toBe(true);
