@@ -1,30 +1,76 @@
-// tsof-ofctl: an ovs-ofctl-shaped command line for the tsof codec. Its first
-// command, `ofp-print HEX [VERBOSITY]`, cuts the bytes into messages with the
-// Framer, decodes each with decodeMessage() and prints it with formatMessage(),
-// the codec's one printer, so the CLI shows exactly what logs and tests show.
-// A message that does not decode is reported as the OFPT_ERROR a peer would get,
-// with a hex dump marking the offset; the messages after it are still printed
-// while the length fields still frame the stream.
-// Exit status: 0 when everything decoded, 1 for undecodable or unreadable input,
-// 2 for a usage error (bad option, unknown command, wrong arguments).
+// tsof-ofctl: an ovs-ofctl-shaped command line for any OpenFlow 1.3 switch
+// (tsof-switch, Open vSwitch) and for the tsof codec.
+//
+// The switch verbs (show, dump-ports, ...) connect as an active client, as
+// ovs-ofctl does, over the shared OpenFlow Channel, send ovs-ofctl's requests
+// with ovs-ofctl's xids, and print every reply message (each part of a multipart
+// reply, as it arrives) with formatMessage(), whose text for these messages is
+// ovs-ofctl's own (codec/print.ts). An OFPT_ERROR from the switch is printed the
+// same way, by name with the request it answers, as ovs-ofctl prints it.
+// `ofp-print HEX` cuts bytes into messages with the Framer and prints each; a
+// message that does not decode is reported as the OFPT_ERROR a peer would get,
+// with a hex dump marking the offset.
+// Exit status: 0 when the command did its work (a switch's OFPT_ERROR to a dump
+// included, as in ovs-ofctl), 1 for undecodable or unreadable input or a switch
+// that cannot be reached, 2 for a usage error (bad option, unknown command,
+// wrong arguments).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { buffer } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
-import { decodeMessage, ERR, errorCodeName, errorTypeName, formatMessage, Framer, fromHex, type OfErrorCode } from '../openflow/codec/index.ts';
+import { pino } from 'pino';
+import { Channel, type Outgoing, type RequestType } from '../openflow/channel/index.ts';
+import {
+  decodeMessage,
+  ERR,
+  errorCodeName,
+  errorTypeName,
+  formatMessage,
+  Framer,
+  fromHex,
+  hexDump,
+  OFP_TCP_PORT,
+  OFPG,
+  OFPM,
+  OFPMPF_MORE,
+  OFPP,
+  type Message,
+  type MessageOf,
+  type OfErrorCode,
+} from '../openflow/codec/index.ts';
 
 const PROG = 'tsof-ofctl';
 
 const USAGE = `${PROG}: OpenFlow 1.3 utility of the tsof library
 usage: ${PROG} [OPTIONS] COMMAND [ARG...]
 
-Commands:
+Switch commands (TARGET: tcp:HOST[:PORT], unix:PATH, or the name of a local
+tsof-switch bridge, its socket /run/tsof/NAME.mgmt):
+  show TARGET                 features, ports and configuration
+  dump-ports TARGET [PORT]    port counters (PORT: a number, LOCAL, ...)
+  dump-ports-desc TARGET      port descriptions
+  dump-tables TARGET          table counters
+  dump-group-features TARGET  group table capabilities
+  dump-group-stats TARGET [group_id=GROUP]
+                              group counters (GROUP: a number or ALL)
+  meter-stats TARGET [meter=METER]
+                              meter counters (METER: a number or all)
+  meter-features TARGET       meter capabilities
+  get-frags TARGET            IP fragment handling
+  set-frags TARGET MODE       set it: normal, drop or reassemble
+  monitor TARGET [MISSLEN]    print asynchronous messages as they arrive (to
+                              standard error, as ovs-ofctl); MISSLEN sets
+                              miss_send_len first, so that packet-ins come
+
+Other commands:
   ofp-print HEX [VERBOSITY]   decode and print the OpenFlow messages in HEX
                               (whitespace and 0x prefixes allowed; several
                               messages back to back print one per line)
   ofp-print - [VERBOSITY]     the same, reading the hex from standard input
 
 Options:
+  -O, --protocols P  OpenFlow versions to use: OpenFlow13 is the only one
   --file FILE    ofp-print reads hex from FILE ('-' for standard input)
   --raw FILE     ofp-print reads binary from FILE ('-' for standard input)
   -h, --help     show this help and exit
@@ -35,6 +81,7 @@ Exit status: 0 all decoded, 1 a message did not decode or input was
 unreadable, 2 usage error.`;
 
 const OPTIONS = {
+  protocols: { type: 'string', short: 'O' },
   file: { type: 'string' },
   raw: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -46,7 +93,7 @@ class UsageError extends Error {}
 /** Input that cannot be read or is not hex: reported with exit status 1. */
 class InputError extends Error {}
 
-type Options = { file?: string; raw?: string };
+type Options = { file?: string; raw?: string; protocols?: string };
 
 interface Command {
   args: string;
@@ -56,6 +103,17 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   'ofp-print': { args: 'HEX [VERBOSITY]', max: 2, run: ofpPrint },
+  show: { args: 'TARGET', max: 1, run: switchVerb(show) },
+  'dump-ports': { args: 'TARGET [PORT]', max: 2, run: switchVerb(dumpPorts) },
+  'dump-ports-desc': { args: 'TARGET [PORT]', max: 2, run: switchVerb((c) => c.dump({ type: 'port_desc_request' })) },
+  'dump-tables': { args: 'TARGET', max: 1, run: switchVerb((c) => c.dump({ type: 'table_stats_request' })) },
+  'dump-group-features': { args: 'TARGET', max: 1, run: switchVerb((c) => c.dump({ type: 'group_features_request' })) },
+  'dump-group-stats': { args: 'TARGET [group_id=GROUP]', max: 2, run: switchVerb(dumpGroupStats) },
+  'meter-stats': { args: 'TARGET [meter=METER]', max: 2, run: switchVerb(meterStats) },
+  'meter-features': { args: 'TARGET', max: 1, run: switchVerb((c) => c.dump({ type: 'meter_features_request' })) },
+  'get-frags': { args: 'TARGET', max: 1, run: switchVerb(getFrags) },
+  'set-frags': { args: 'TARGET MODE', max: 2, run: switchVerb(setFrags) },
+  monitor: { args: 'TARGET [MISSLEN]', max: 2, run: switchVerb(monitor) },
 };
 
 /** Parses argv and runs the command; returns the exit status. */
@@ -75,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
     const cmd = COMMANDS[name];
     if (!cmd) throw new UsageError(`unknown command '${name}'; use --help for help`);
     if (args.length > cmd.max) throw new UsageError(`'${name}' takes at most ${cmd.max} arguments (${name} ${cmd.args})`);
+    checkProtocols(values.protocols);
     return await cmd.run(args, values);
   } catch (e) {
     if (!(e instanceof UsageError || e instanceof InputError)) throw e;
@@ -106,6 +165,16 @@ function parseOptions(argv: string[]) {
     }
   }
   return { values: values as Options & { help?: boolean; version?: boolean }, positionals };
+}
+
+/** -O names the OpenFlow versions allowed, as ovs-ofctl takes them; tsof speaks 1.3 only, so it must be among them. */
+function checkProtocols(p: string | undefined): void {
+  if (p === undefined) return;
+  const names = p.split(',').map((v) => v.trim());
+  const known = /^OpenFlow1[0-5]$/;
+  const bad = names.find((v) => !known.test(v));
+  if (bad !== undefined) throw new UsageError(`-O: unknown OpenFlow version '${bad}' (tsof speaks OpenFlow13)`);
+  if (!names.includes('OpenFlow13')) throw new UsageError(`-O ${p}: tsof-ofctl speaks only OpenFlow13`);
 }
 
 function packageVersion(): string {
@@ -209,31 +278,233 @@ function printMessages(bytes: Uint8Array, verbosity: number): number {
   return status;
 }
 
-/**
- * The ovs-ofctl hex dump (offset, 16 bytes with a '-' after the eighth, ASCII),
- * with a caret line under the byte at `mark`.
- */
-function hexDump(b: Uint8Array, mark?: number): string {
-  const lines: string[] = [];
-  const rows = Math.max(1, Math.ceil(b.length / 16));
-  // An offset at or past the end is marked just after the last byte.
-  const markRow = mark === undefined ? -1 : Math.min(Math.floor(mark / 16), rows - 1);
-  for (let row = 0; row < rows; row++) {
-    const start = row * 16;
-    const chunk = b.subarray(start, start + 16);
-    let hex = '';
-    let ascii = '';
-    for (let i = 0; i < 16; i++) {
-      hex += i < chunk.length ? chunk[i].toString(16).padStart(2, '0') + (i === 7 ? '-' : ' ') : '   ';
-      if (i < chunk.length) ascii += chunk[i] >= 0x20 && chunk[i] < 0x7f ? String.fromCharCode(chunk[i]) : '.';
-    }
-    lines.push(`${start.toString(16).padStart(8, '0')}  ${hex}|${ascii.padEnd(16)}|`);
-    if (row === markRow) {
-      const col = Math.min(mark! - start, 16);
-      lines.push(`${' '.repeat(10 + 3 * col)}^^ offset ${mark}`);
-    }
+// ---- the switch verbs ----------------------------------------------------------------
+
+/** Where each local tsof-switch bridge listens for tools, as ovs-vswitchd's /var/run/openvswitch/BR.mgmt. */
+const MGMT_DIR = '/run/tsof';
+
+type Endpoint = { path: string } | { host: string; port: number };
+
+/** A target as ovs-ofctl takes it: tcp:HOST[:PORT] (6653 by default), unix:PATH, or a bridge name. */
+function parseTarget(target: string): Endpoint {
+  if (target.startsWith('tcp:')) {
+    const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d+))?$/.exec(target.slice(4));
+    const port = m?.[2] === undefined ? OFP_TCP_PORT : Number(m[2]);
+    if (!m || port < 1 || port > 65535) throw new UsageError(`${target}: bad target (tcp:HOST[:PORT])`);
+    return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
   }
-  return lines.join('\n');
+  if (target.startsWith('unix:') && target.length > 5) return { path: target.slice(5) };
+  if (/^[A-Za-z][\w.-]*$/.test(target)) {
+    const path = `${MGMT_DIR}/${target}.mgmt`;
+    if (!existsSync(path)) throw new InputError(`${target} is not a bridge or a socket (no ${path})`);
+    return { path };
+  }
+  throw new UsageError(`${target}: unknown target (tcp:HOST[:PORT], unix:PATH or a bridge name)`);
+}
+
+/** What the switch said (or did not say) that ends a verb with exit status 1. */
+class SwitchError extends Error {}
+
+const ERRNO: Record<string, string> = {
+  ECONNREFUSED: 'Connection refused',
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+};
+
+/**
+ * One connection to a switch, numbered as ovs-ofctl numbers its messages: one
+ * counter for the run, from 1, which its HELLO takes, so the first request is 2.
+ */
+class Session {
+  xid = 2;
+  private closed?: string;
+  private readonly waiting = new Map<number, (m: Message) => void>();
+
+  constructor(
+    readonly ch: Channel,
+    readonly target: string,
+  ) {
+    ch.on('message', (m) => this.waiting.get(m.xid)?.(m));
+    ch.on('close', (reason) => {
+      this.closed = reason;
+      for (const deliver of this.waiting.values()) deliver(undefined as never);
+    });
+  }
+
+  static async open(target: string): Promise<Session> {
+    const ep = parseTarget(target);
+    const socket = 'path' in ep ? connect(ep.path) : connect(ep.port, ep.host);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new SwitchError(`${target}: failed to connect (${ERRNO[err.code ?? ''] ?? err.message})`);
+    }
+    const ch = new Channel(
+      socket,
+      { echoInterval: 5000, echoTimeout: 15000, requestTimeout: 10000, maxPendingRequests: 4, name: PROG },
+      pino({ level: 'silent' }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      ch.once('open', resolve);
+      ch.once('close', (reason) => reject(new SwitchError(`${target}: ${reason}`)));
+    });
+    return new Session(ch, target);
+  }
+
+  /**
+   * Sends a request and hands each message of its reply to `each` as it comes:
+   * every part of a multipart reply, or the OFPT_ERROR that answers it.
+   */
+  private exchange(req: Outgoing<MessageOf<RequestType>>, each: (m: Message) => void): Promise<void> {
+    const xid = this.xid++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(xid, (m) => {
+        if (!m) return reject(new SwitchError(`${this.target}: ${this.closed}`));
+        each(m);
+        if (m.type === 'error' || !((m as { flags?: number }).flags! & OFPMPF_MORE)) {
+          this.waiting.delete(xid);
+          resolve();
+        }
+      });
+      if (this.closed) return reject(new SwitchError(`${this.target}: ${this.closed}`));
+      this.ch.send(req as Outgoing, xid);
+    });
+  }
+
+  /** ovs-ofctl's dump_transaction: prints the reply, an OFPT_ERROR included, as it comes. */
+  dump(req: Outgoing<MessageOf<RequestType>>): Promise<void> {
+    return this.exchange(req, (m) => process.stdout.write(formatMessage(m) + '\n'));
+  }
+
+  /** The reply, for a verb that uses it; an OFPT_ERROR is printed to stderr and ends the verb. */
+  async transact<K extends RequestType>(req: Outgoing<MessageOf<K>>): Promise<Message> {
+    let reply: Message | undefined;
+    await this.exchange(req as Outgoing<MessageOf<RequestType>>, (m) => (reply = m));
+    if (reply!.type === 'error') throw new SwitchError(`${this.target}: ${formatMessage(reply!)}`);
+    return reply!;
+  }
+
+  close(): void {
+    this.ch.close('done');
+  }
+}
+
+type Verb = (s: Session, args: string[]) => Promise<number | void>;
+
+/** A verb that talks to the switch named by its first argument. */
+function switchVerb(verb: Verb): Command['run'] {
+  return async (args) => {
+    const [target, ...rest] = args;
+    if (target === undefined) throw new UsageError(`missing TARGET (tcp:HOST[:PORT], unix:PATH or a bridge name)`);
+    let session: Session | undefined;
+    try {
+      session = await Session.open(target);
+      return (await verb(session, rest)) ?? 0;
+    } catch (e) {
+      if (!(e instanceof SwitchError)) throw e;
+      process.stderr.write(`${PROG}: ${e.message}\n`);
+      return 1;
+    } finally {
+      session?.close();
+    }
+  };
+}
+
+async function show(s: Session): Promise<void> {
+  await s.dump({ type: 'features_request' });
+  // OpenFlow 1.3 features replies carry no ports: ovs-ofctl asks for them.
+  await s.dump({ type: 'port_desc_request' });
+  // ovs-ofctl asks for the configuration on a second connection, whose HELLO takes an xid.
+  s.xid++;
+  await s.dump({ type: 'get_config_request' });
+}
+
+/** A port as ovs-ofctl takes it: a number or a reserved name (LOCAL, CONTROLLER...). */
+function parsePort(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n < 0xff00 || (n >= OFPP.MAX && n <= OFPP.ANY)) return n;
+    throw new UsageError(`port ${text} is out of range`);
+  }
+  const reserved = (PORT_NAMES as Record<string, number>)[text.toUpperCase()];
+  if (reserved === undefined) throw new UsageError(`${text}: unknown port (a number or ${Object.keys(PORT_NAMES).join(', ')})`);
+  return reserved;
+}
+const { MAX: _max, ...PORT_NAMES } = OFPP;
+
+async function dumpPorts(s: Session, args: string[]): Promise<void> {
+  await s.dump({ type: 'port_stats_request', portNo: args[0] === undefined ? OFPP.ANY : parsePort(args[0]) });
+}
+
+/** A `KEY=VALUE` argument (group_id=1, meter=all) with a number or one of `names`. */
+function keyed(arg: string | undefined, key: string, names: Record<string, number>, otherwise: number): number {
+  if (arg === undefined) return otherwise;
+  const m = new RegExp(`^${key}=(.+)$`).exec(arg);
+  if (!m) throw new UsageError(`'${arg}': expected ${key}=VALUE`);
+  const named = names[m[1].toUpperCase()];
+  if (named !== undefined) return named;
+  if (!/^\d+$/.test(m[1]) || Number(m[1]) > 0xffffffff) throw new UsageError(`${key}=${m[1]}: not a number or ${Object.keys(names).join(', ')}`);
+  return Number(m[1]);
+}
+
+async function dumpGroupStats(s: Session, args: string[]): Promise<void> {
+  const groupId = keyed(args[0], 'group_id', { ALL: OFPG.ALL }, OFPG.ALL);
+  // ovs-ofctl first fetches table features and port descriptions (for names), each on its
+  // own connection, which takes xids 2 to 5: its group stats request is xid 6.
+  s.xid = 6;
+  await s.dump({ type: 'group_stats_request', groupId });
+}
+
+async function meterStats(s: Session, args: string[]): Promise<void> {
+  await s.dump({ type: 'meter_stats_request', meterId: keyed(args[0], 'meter', { ALL: OFPM.ALL }, OFPM.ALL) });
+}
+
+const FRAGS = ['normal', 'drop', 'reassemble'];
+
+async function getConfig(s: Session): Promise<MessageOf<'get_config_reply'>> {
+  return (await s.transact({ type: 'get_config_request' })) as MessageOf<'get_config_reply'>;
+}
+
+async function getFrags(s: Session): Promise<void> {
+  const config = await getConfig(s);
+  process.stdout.write(`${FRAGS[config.flags & 3] ?? 'nx-match'}\n`);
+}
+
+/** As ovs-ofctl: set the mode if it differs, then read it back to see that the switch took it. */
+async function setFrags(s: Session, args: string[]): Promise<void> {
+  const mode = args[0] === undefined ? -1 : FRAGS.indexOf(args[0]);
+  if (mode < 0) throw new UsageError(`'set-frags' needs MODE: ${FRAGS.join(', ')}`);
+  const config = await getConfig(s);
+  if ((config.flags & 3) === mode) return;
+  s.ch.send({ type: 'set_config', flags: (config.flags & ~3) | mode, missSendLen: config.missSendLen }, s.xid++);
+  await s.transact({ type: 'barrier_request' });
+  if (((await getConfig(s)).flags & 3) !== mode) {
+    throw new SwitchError(`${s.target}: setting fragment handling mode failed (this switch may not support all fragment handling modes)`);
+  }
+}
+
+/**
+ * Prints every message the switch sends, as it comes, to standard error as
+ * ovs-ofctl does; MISSLEN first sets miss_send_len, without which a service
+ * connection gets no packet-ins. Runs until the switch closes the connection.
+ */
+async function monitor(s: Session, args: string[]): Promise<number> {
+  if (args[0] !== undefined) {
+    if (!/^\d+$/.test(args[0]) || Number(args[0]) > 0xffff) throw new UsageError(`${args[0]}: unsupported "monitor" argument (MISSLEN: 0 to 65535)`);
+    const config = await getConfig(s);
+    s.ch.send({ type: 'set_config', flags: config.flags, missSendLen: Number(args[0]) }, s.xid++);
+    await s.transact({ type: 'barrier_request' });
+  }
+  s.ch.on('message', (m) => process.stderr.write(formatMessage(m) + '\n'));
+  const reason = await new Promise<string>((resolve) => s.ch.once('close', resolve));
+  process.stderr.write(`${PROG}: ${s.target}: ${reason}\n`);
+  return 1;
 }
 
 // A reader that closes the pipe early (| head) is not an error.

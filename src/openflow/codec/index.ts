@@ -13,6 +13,8 @@
 //   lengths are always recomputed. Unknown experimenter data is kept as opaque bytes.
 // - 64-bit fields are bigint; MAC, IPv4 and IPv6 addresses are strings in their
 //   usual text forms; every other number is a plain number.
+// - ovs-ofctl's flow syntax (text.ts) is one more function of the same tables:
+//   parseFlow() never throws on text, and parse(format(x)) == x for what it can say.
 
 export * from './actions.ts';
 export * from './constants.ts';
@@ -22,4 +24,7 @@ export * from './messages.ts';
 export * from './oxm.ts';
 export { decodeValue, encodeValue, type Codec, type ValueResult } from './schema.ts';
 export * from './structs.ts';
+export * from './text.ts';
+export { TEXT_FIELDS, type TextField } from './text-fields.ts';
 export { fromHex, ipv4ToBytes, ipv6ToBytes, macToBytes, toHex } from './wire.ts';
+export { formatDuration, hexDump } from './print.ts';

@@ -37,6 +37,7 @@ import {
 } from './constants.ts';
 import { ERR, errorCodeName, errorTypeName, OFPET_EXPERIMENTER, type OfErrorCode } from './errors.ts';
 import { match } from './oxm.ts';
+import { ofpPrint } from './print.ts';
 import {
   hex32,
   hex64,
@@ -609,8 +610,13 @@ export function encodeMessage(msg: Message, xid: number = msg.xid): Uint8Array {
   return w.finish();
 }
 
-/** The canonical one-line text of a message, as ofp-print shows it. */
+/**
+ * The canonical text of a message: ovs-ofctl's, from the per-message printers in
+ * print.ts, for the messages they cover; a generic one-line form for the others.
+ */
 export function formatMessage(msg: Message): string {
+  const ovs = ofpPrint(msg);
+  if (ovs !== undefined) return ovs;
   const entry = byName.get(msg.type)!;
   const title =
     entry.mp < 0
