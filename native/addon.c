@@ -11,7 +11,8 @@
  * as the codec encodes it and return 0 or the OpenFlow error for the
  * controller, (type << 16 | code); the pipeline applies each change
  * atomically for the datapath thread. Statistics come back as multipart reply
- * bodies (entries in wire format, back to back). Flows a control call removed
+ * bodies (entries in wire format, back to back); a packet trace, as the
+ * records of trace.h. Flows a control call removed
  * (a delete, expire()) wait in the datapath until takeRemoved() hands them
  * over, as one ArrayBuffer of struct tsof_removed_flow records.
  *
@@ -29,6 +30,7 @@
 #include "group.h"
 #include "meter.h"
 #include "mod.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -872,6 +874,37 @@ static napi_value js_table_stats(napi_env env, napi_callback_info info)
 	}
 }
 
+/*
+ * trace(handle, inPort, bytes) -> ArrayBuffer of struct tsof_trace_event
+ * records: the frame's walk through the pipeline as it is now, with no side
+ * effect (pipeline.h).
+ */
+static napi_value js_trace(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], ab;
+	struct handle *h;
+	uint32_t port_no;
+	uint8_t *data;
+	size_t len;
+	struct tsof_trace tr = { 0 };
+
+	if (!get_args(env, info, 3, argv, &h, &port_no) || !get_bytes(env, argv[2], &data, &len))
+		return NULL;
+	if (len > TSOF_MAX_FRAME) {
+		napi_throw_range_error(env, NULL, "frame too long");
+		return NULL;
+	}
+	if (tsof_pipeline_trace(tsof_dp_pipeline(h->dp), data, (uint32_t)len, port_no, tsof_dp_now(), &tr) != 0) {
+		free(tr.buf);
+		return throw_errno(env, ENOMEM, "trace");
+	}
+	if (napi_create_external_arraybuffer(env, tr.buf, tr.len, free_item, NULL, &ab) != napi_ok) {
+		free(tr.buf);
+		return throw_errno(env, ENOMEM, "trace");
+	}
+	return ab;
+}
+
 /* inject(handle, port, bytes[, vnet]) -> false when the port's input ring is full */
 static napi_value js_inject(napi_env env, napi_callback_info info)
 {
@@ -1002,6 +1035,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "portConfig", js_port_config },
 		{ "setConfig", js_set_config },
 		{ "setMacAging", js_set_mac_aging },
+		{ "trace", js_trace },
 		{ "inject", js_inject },
 		{ "take", js_take },
 		{ "portStats", js_port_stats },

@@ -91,18 +91,35 @@ static void unlock(struct tsof_meter *m)
 	atomic_flag_clear_explicit(&m->lock, memory_order_release);
 }
 
-/* A band of rate r gains r tokens per ns, up to its capacity. */
-static void refill(struct tsof_meter_cfg *c, uint64_t now)
+/* Under the lock: brings each band's bucket to now (a band of rate r gains r
+ * tokens per ns, up to its capacity) and takes a packet's cost from each band
+ * that holds enough. Returns the exceeded band with the highest rate, or -1.
+ * commit false only looks: the buckets stay as they were. */
+static int exceeded(struct tsof_meter_cfg *c, uint64_t now, uint64_t cost, bool commit)
 {
-	if (now <= c->last)
-		return;  /* a clock that stands (or steps back) adds nothing */
-	uint64_t dt = now - c->last;
-	c->last = now;
+	/* A clock that stands (or steps back) adds nothing. */
+	uint64_t dt = now > c->last ? now - c->last : 0;
+	int hit = -1;
+
+	if (commit && dt)
+		c->last = now;
 	for (uint32_t i = 0; i < c->n_bands; i++) {
 		struct tsof_band *b = &c->b[i];
 		uint64_t room = b->capacity - b->tokens;
-		b->tokens = dt > room / b->rate ? b->capacity : b->tokens + dt * b->rate;
+		uint64_t tokens = dt > room / b->rate ? b->capacity : b->tokens + dt * b->rate;
+		if (tokens >= cost)
+			tokens -= cost;
+		else if (hit < 0 || b->rate > c->b[hit].rate)
+			hit = (int)i;
+		if (commit)
+			b->tokens = tokens;
 	}
+	return hit;
+}
+
+static uint64_t cost_of(const struct tsof_meter_cfg *c, uint32_t bytes)
+{
+	return c->flags & TSOF_OFPMF_PKTPS ? TOKENS_PER_UNIT : bytes * TOKENS_PER_BYTE;
 }
 
 bool tsof_meter_apply(struct tsof_meter *m, uint64_t version, uint64_t now, uint32_t bytes,
@@ -111,25 +128,29 @@ bool tsof_meter_apply(struct tsof_meter *m, uint64_t version, uint64_t now, uint
 	/* The buckets are the mutable part of an otherwise fixed configuration;
 	 * the lock guards them. */
 	struct tsof_meter_cfg *c = (struct tsof_meter_cfg *)tsof_meter_cfg_at(m, version);
-	uint64_t cost = c->flags & TSOF_OFPMF_PKTPS ? TOKENS_PER_UNIT : bytes * TOKENS_PER_BYTE;
-	int hit = -1;
 
 	lock(m);
-	refill(c, now);
+	int hit = exceeded(c, now, cost_of(c, bytes), true);
 	m->n_packets++;
 	m->n_bytes += bytes;
-	for (uint32_t i = 0; i < c->n_bands; i++) {
-		struct tsof_band *b = &c->b[i];
-		if (b->tokens >= cost)
-			b->tokens -= cost;
-		else if (hit < 0 || b->rate > c->b[hit].rate)
-			hit = (int)i;
-	}
 	if (hit >= 0) {
 		c->b[hit].n_packets++;
 		c->b[hit].n_bytes += bytes;
 		*band = c->b[hit];
 	}
+	unlock(m);
+	return hit >= 0;
+}
+
+bool tsof_meter_peek(struct tsof_meter *m, uint64_t version, uint64_t now, uint32_t bytes,
+		     struct tsof_band *band)
+{
+	struct tsof_meter_cfg *c = (struct tsof_meter_cfg *)tsof_meter_cfg_at(m, version);
+
+	lock(m);
+	int hit = exceeded(c, now, cost_of(c, bytes), false);
+	if (hit >= 0)
+		*band = c->b[hit];
 	unlock(m);
 	return hit >= 0;
 }

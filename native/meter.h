@@ -82,6 +82,10 @@ const struct tsof_meter_cfg *tsof_meter_cfg_at(const struct tsof_meter *m, uint6
  * (copied to *band, with its index), or false when none is exceeded. */
 bool tsof_meter_apply(struct tsof_meter *m, uint64_t version, uint64_t now, uint32_t bytes,
 		      struct tsof_band *band);
+/* The same answer, but the buckets and counters are left as they were (a
+ * packet trace). */
+bool tsof_meter_peek(struct tsof_meter *m, uint64_t version, uint64_t now, uint32_t bytes,
+		     struct tsof_band *band);
 
 /* A DSCP with its AF drop precedence raised by prec_level (RFC 2597); other
  * codepoints are left alone. */

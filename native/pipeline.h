@@ -118,6 +118,18 @@ unsigned tsof_pipeline_reclaim(struct tsof_pipeline *pl);
 int tsof_pipeline_parse_actions(struct tsof_pipeline *pl, const uint8_t *p, size_t len,
 				struct tsof_actions **out);
 
+/* Traces a frame received on in_port through the pipeline as it is now, like
+ * Open vSwitch's ofproto/trace: the tables, flows, instructions, actions,
+ * groups, meters and outcome it meets are appended to tr as events
+ * (trace.h), and nothing changes: no frame leaves, no packet-in, no counter
+ * of a flow, table, group, meter, port or thread moves, no meter token is
+ * taken, NORMAL learns nothing, no cache fills. Control side (under the
+ * lock); ops.port_live is asked with ctx NULL. 0, or -1 when out of memory
+ * or the frame is over 64 KiB; the caller frees tr->buf either way. */
+struct tsof_trace;
+int tsof_pipeline_trace(struct tsof_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t in_port,
+			uint64_t now, struct tsof_trace *tr);
+
 /* ---- statistics (control side) ---- */
 
 struct tsof_flow_filter {     /* as in a flow stats request */

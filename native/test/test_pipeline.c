@@ -27,6 +27,7 @@
 #include "mod.h"
 #include "ofp.h"
 #include "pipeline.h"
+#include "trace.h"
 
 #include "harness.h"
 
@@ -67,6 +68,7 @@ static uint32_t crc32c_bitwise(const uint8_t *p, size_t n)
 }
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
 static void wr16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xffff); }
 
@@ -3036,6 +3038,372 @@ static void test_normal_concurrent(void)
 	tsof_pipeline_free(pl);
 }
 
+/* ---- packet traces ---- */
+
+#define MAX_EVENTS 64
+
+static const struct tsof_trace_event *evs[MAX_EVENTS];
+static int n_evs;
+
+/* Traces frame f from in_port into evs (records in tr, which the caller frees). */
+static int trace_frame(struct tsof_trace *tr, const uint8_t *f, size_t n, uint32_t in_port)
+{
+	*tr = (struct tsof_trace){ 0 };
+	int r = tsof_pipeline_trace(pl, f, (uint32_t)n, in_port, now, tr);
+	n_evs = 0;
+	for (size_t at = 0; at < tr->len && n_evs < MAX_EVENTS; at += evs[n_evs - 1]->size)
+		evs[n_evs++] = (const struct tsof_trace_event *)(tr->buf + at);
+	return r;
+}
+
+/* The kinds recorded, in order, are these. */
+static void check_kinds(const uint16_t *kinds, int n, int line)
+{
+	n_checks++;
+	bool same = n == n_evs;
+	for (int i = 0; same && i < n; i++)
+		same = evs[i]->kind == kinds[i];
+	if (!same) {
+		char got[256] = "", *w = got;
+		for (int i = 0; i < n_evs && w < got + sizeof got - 8; i++)
+			w += snprintf(w, 8, "%u ", evs[i]->kind);
+		fail(__FILE__, line, "trace kinds: got %s(%d events, %d expected)", got, n_evs, n);
+	}
+}
+#define CHECK_KINDS(...) do { static const uint16_t k_[] = { __VA_ARGS__ }; \
+	check_kinds(k_, (int)(sizeof k_ / sizeof k_[0]), __LINE__); } while (0)
+
+/* Everything a trace must leave alone, read together. */
+struct untouched {
+	struct tsof_pl_thread_stats th;
+	struct tsof_table_stats t0, t1;
+	struct fstat flows[4];
+	int n_flows;
+	struct gstat group;
+	struct mstat meter;
+};
+
+static void read_untouched(struct untouched *u, uint32_t group_id, uint32_t meter_id)
+{
+	memset(u, 0, sizeof *u);
+	tsof_pipeline_thread_stats(th, &u->th);
+	tsof_pipeline_table_stats(pl, 0, &u->t0);
+	tsof_pipeline_table_stats(pl, 1, &u->t1);
+	u->n_flows = count_flows(TSOF_OFPTT_ALL, 0, 0, TSOF_OFPP_ANY);
+	memcpy(u->flows, fstats, sizeof u->flows);
+	n_gstats = 0;
+	memset(gstats, 0, sizeof gstats);
+	tsof_pipeline_group_stats(pl, group_id, now, group_cb, NULL);
+	u->group = gstats[0];
+	memset(&mstat, 0, sizeof mstat);
+	tsof_pipeline_meter_stats(pl, meter_id, now, meter_cb, NULL);
+	u->meter = mstat;
+}
+
+#define CHECK_UNTOUCHED(before, group_id, meter_id) do { struct untouched after_; \
+	read_untouched(&after_, group_id, meter_id); CHECK_MEM(&after_, &(before), sizeof after_); \
+	CHECK_EQ(n_outs + n_pins, 0); } while (0)
+
+/* Table 0: meter, apply set-fields, write-metadata, goto 1. Table 1: a
+ * packet-in, then write-actions group (over output) to an ALL group of two
+ * buckets. The trace tells all of it, and no counter moves. */
+static void test_trace_tables_group_meter(void)
+{
+	setup();
+	struct mb bands = { .n = 0 }, in0 = { .n = 0 }, a0 = { .n = 0 }, m0 = { .n = 0 };
+	struct mb in1 = { .n = 0 }, a1 = { .n = 0 }, w1 = { .n = 0 }, m1 = { .n = 0 };
+	struct mb b = { .n = 0 }, ba = { .n = 0 }, bb = { .n = 0 };
+	struct spec s = spec_of(K_TCP4);
+	uint8_t f[2048], e[2048];
+	size_t n = build(&s, f);
+
+	band(&bands, TSOF_OFPMBT_DROP, 1000, 0, 0);
+	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, TSOF_OFPMF_KBPS | TSOF_OFPMF_STATS, 1, &bands), 0);
+	a_setn(&ba, TSOF_OXM_IPV4_DST, 4, 0x0a0a0a0a);
+	a_out(&ba, 2, 0);
+	bucket(&b, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &ba);
+	a_out(&bb, 3, 0);
+	bucket(&b, 0, TSOF_OFPP_ANY, TSOF_OFPG_ANY, &bb);
+	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 5, &b), 0);
+	oxmn(&m0, TSOF_OXM_IN_PORT, 4, 1);
+	i_meter(&in0, 1);
+	a_setn(&a0, TSOF_OXM_IPV4_SRC, 4, 0x09090909);
+	a_setn(&a0, TSOF_OXM_UDP_DST, 2, 53);  /* a TCP frame: nothing to set */
+	i_actions(&in0, TSOF_OFPIT_APPLY_ACTIONS, &a0);
+	i_meta(&in0, 5, 0xff);
+	i_goto(&in0, 1);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 100, .cookie = 0x1 }, &m0, &in0), 0);
+	oxmn(&m1, TSOF_OXM_METADATA, 8, 5);
+	a_out(&a1, TSOF_OFPP_CONTROLLER, 128);
+	i_actions(&in1, TSOF_OFPIT_APPLY_ACTIONS, &a1);
+	a_out(&w1, 4, 0);
+	a_arg32(&w1, TSOF_OFPAT_GROUP, 5);
+	i_actions(&in1, TSOF_OFPIT_WRITE_ACTIONS, &w1);
+	CHECK_EQ(flow_mod((struct fm){ .table = 1, .priority = 7, .cookie = 0xabc }, &m1, &in1), 0);
+
+	/* A trace first: the real frame after it still misses the cache. */
+	struct untouched before;
+	struct tsof_trace tr;
+	read_untouched(&before, 5, 1);
+	n_outs = n_pins = 0;
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK_UNTOUCHED(before, 5, 1);
+	CHECK_KINDS(TSOF_TRACE_FLOW,
+		    TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION /* meter */, TSOF_TRACE_INSTRUCTION /* apply */,
+		    TSOF_TRACE_ACTION, TSOF_TRACE_ACTION, TSOF_TRACE_INSTRUCTION /* metadata */,
+		    TSOF_TRACE_INSTRUCTION /* goto */,
+		    TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION /* apply */, TSOF_TRACE_ACTION, TSOF_TRACE_PACKET_IN,
+		    TSOF_TRACE_INSTRUCTION /* write */, TSOF_TRACE_ACTION_SET, TSOF_TRACE_ACTION, TSOF_TRACE_GROUP,
+		    TSOF_TRACE_BUCKET, TSOF_TRACE_ACTION, TSOF_TRACE_ACTION, TSOF_TRACE_OUTPUT,
+		    TSOF_TRACE_BUCKET, TSOF_TRACE_ACTION, TSOF_TRACE_OUTPUT);
+	if (n_evs == 23) {
+		/* The key as an ofp_match: in_port first, ipv4_dst among the rest. */
+		const struct tsof_trace_event *k = evs[0];
+		CHECK(k->len == n && rd16(k->data) == 1 && k->data_len % 8 == 0);
+		CHECK(rd16(k->data + 4) == 0x8000 && k->data[6] == TSOF_OXM_IN_PORT << 1 && k->data[11] == 1);
+		bool dst = false;
+		for (size_t at = 4; at + 4 <= rd16(k->data + 2); at += 4 + k->data[at + 3])
+			dst |= k->data[at + 2] == TSOF_OXM_IPV4_DST << 1 && !memcmp(k->data + at + 4, &(uint8_t[4]){ 0xc0, 0xa8, 0x14, 0x14 }, 4);
+		CHECK(dst);
+		CHECK(evs[1]->table_id == 0 && evs[1]->code == 1 && evs[1]->priority == 100 && evs[1]->cookie == 1);
+		CHECK_EQ(evs[1]->data_len, 16);  /* the match as added: in_port, padded */
+		CHECK(evs[2]->code == TSOF_OFPIT_METER && evs[2]->id == 1 && evs[2]->band == 0);
+		CHECK(evs[3]->code == TSOF_OFPIT_APPLY_ACTIONS);
+		/* set_field ipv4_src as its ofp_action; udp_dst has no header to set. */
+		CHECK(rd16(evs[4]->data) == TSOF_OFPAT_SET_FIELD && rd16(evs[4]->data + 2) == 16 &&
+		      evs[4]->data[6] == TSOF_OXM_IPV4_SRC << 1 && evs[4]->data[8] == 9 && evs[4]->code == 0);
+		CHECK(evs[5]->data[6] == TSOF_OXM_UDP_DST << 1 && evs[5]->code == 1);
+		CHECK(evs[6]->code == TSOF_OFPIT_WRITE_METADATA && evs[6]->metadata == 5 && evs[6]->mask == 0xff);
+		CHECK(evs[7]->code == TSOF_OFPIT_GOTO_TABLE && evs[7]->table_id == 1);
+		CHECK(evs[8]->table_id == 1 && evs[8]->priority == 7 && evs[8]->cookie == 0xabc && evs[8]->metadata == 5);
+		CHECK(rd16(evs[10]->data) == TSOF_OFPAT_OUTPUT && rd32(evs[10]->data + 4) == TSOF_OFPP_CONTROLLER &&
+		      rd16(evs[10]->data + 8) == 128);
+		CHECK(evs[11]->code == TSOF_OFPR_ACTION && evs[11]->table_id == 1 && evs[11]->cookie == 0xabc &&
+		      evs[11]->arg == 128 && evs[11]->data_len == n);
+		/* The packet-in carries the frame as the set-field left it. */
+		struct spec w = s;
+		w.v4src = 0x09090909;
+		CHECK_EQ(build(&w, e), n);
+		CHECK_MEM(evs[11]->data, e, n);
+		/* write-actions: the set in its order, group before output. */
+		CHECK(evs[12]->code == TSOF_OFPIT_WRITE_ACTIONS && evs[12]->data_len == 24 &&
+		      rd16(evs[12]->data) == TSOF_OFPAT_GROUP && rd32(evs[12]->data + 4) == 5 &&
+		      rd16(evs[12]->data + 8) == TSOF_OFPAT_OUTPUT && rd32(evs[12]->data + 12) == 4);
+		CHECK(rd16(evs[14]->data) == TSOF_OFPAT_GROUP && evs[14]->depth == 0);
+		CHECK(evs[15]->id == 5 && evs[15]->code == TSOF_OFPGT_ALL && evs[15]->arg == 2);
+		CHECK(evs[16]->arg == 0 && evs[16]->depth == 1 && evs[17]->depth == 1);
+		CHECK(evs[19]->id == 2 && evs[19]->depth == 1 && evs[19]->data_len == n);
+		w.v4dst = 0x0a0a0a0a;
+		build(&w, e);
+		CHECK_MEM(evs[19]->data, e, n);
+		CHECK(evs[20]->arg == 1 && evs[22]->id == 3);
+	}
+	free(tr.buf);
+	/* The real frame does what the trace said, and counts. */
+	send_frame(f, n, 1, 0);
+	CHECK(n_outs == 2 && outs[0].port == 2 && outs[1].port == 3 && n_pins == 1);
+	struct tsof_pl_thread_stats st;
+	tsof_pipeline_thread_stats(th, &st);
+	CHECK(st.emc_hits == 0 && st.cls_lookups == 2 && st.packets == 1);
+	/* And the next trace, with counters that are not zero, moves none. */
+	read_untouched(&before, 5, 1);
+	CHECK(before.t1.matched == 1 && before.group.packets == 1 && before.meter.packets == 1 && before.flows[0].packets == 1);
+	n_outs = n_pins = 0;
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK_EQ(n_evs, 23);
+	CHECK_UNTOUCHED(before, 5, 1);
+	free(tr.buf);
+	teardown();
+}
+
+/* A meter's drop band, as the trace sees it: its tokens are not taken. */
+static void test_trace_meter_tokens(void)
+{
+	setup();
+	struct mb bands = { .n = 0 }, in = { .n = 0 }, acts = { .n = 0 };
+	struct spec s = spec_of(K_UDP4);
+	uint8_t f[2048];
+	size_t n = build(&s, f);
+	struct tsof_trace tr;
+
+	band(&bands, TSOF_OFPMBT_DROP, 1, 1, 0);  /* one packet a second, a burst of one */
+	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, TSOF_OFPMF_PKTPS | TSOF_OFPMF_BURST, 2, &bands), 0);
+	i_meter(&in, 2);
+	a_out(&acts, 2, 0);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &acts);
+	CHECK_EQ(add(0, 1, NULL, &in), 0);
+	for (int i = 0; i < 3; i++) {  /* the one token stays */
+		CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+		CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION, TSOF_TRACE_INSTRUCTION,
+			    TSOF_TRACE_ACTION, TSOF_TRACE_OUTPUT, TSOF_TRACE_ACTION_SET);
+		free(tr.buf);
+	}
+	send_frame(f, n, 1, 0);  /* takes it */
+	CHECK_OUT1(2);
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION, TSOF_TRACE_DROP);
+	if (n_evs == 4)
+		CHECK(evs[2]->id == 2 && evs[2]->band == TSOF_OFPMBT_DROP && evs[2]->arg == 1 &&
+		      evs[3]->code == TSOF_TRACE_DROP_METER && evs[3]->id == 2);
+	free(tr.buf);
+	struct tsof_pl_thread_stats st;
+	tsof_pipeline_thread_stats(th, &st);
+	CHECK_EQ(st.meter_drops, 0);
+	send_frame(f, n, 1, 0);  /* a real one is dropped: the trace had it right */
+	CHECK_EQ(n_outs, 0);
+	tsof_pipeline_thread_stats(th, &st);
+	CHECK_EQ(st.meter_drops, 1);
+	teardown();
+}
+
+/* A table miss, a table-miss flow, an ingress port that receives nothing,
+ * and NORMAL, which a trace does not teach. */
+static void test_trace_miss_normal(void)
+{
+	setup();
+	struct spec s = spec_of(K_TCP4);
+	uint8_t f[2048];
+	size_t n = build(&s, f);
+	struct tsof_trace tr;
+	struct untouched before;
+
+	read_untouched(&before, 0, 0);
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_TABLE, TSOF_TRACE_DROP);
+	if (n_evs == 3)
+		CHECK(evs[1]->code == 0 && evs[1]->data_len == 0 && evs[2]->code == TSOF_TRACE_DROP_TABLE_MISS &&
+		      evs[2]->id == 0);
+	free(tr.buf);
+	CHECK_UNTOUCHED(before, 0, 0);
+	CHECK_EQ(before.t0.lookups, 0);
+
+	struct mb acts = { .n = 0 };
+	a_out(&acts, TSOF_OFPP_CONTROLLER, TSOF_OFPCML_NO_BUFFER);
+	CHECK_EQ(add_apply(0, 0, NULL, &acts), 0);
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION, TSOF_TRACE_ACTION,
+		    TSOF_TRACE_PACKET_IN, TSOF_TRACE_ACTION_SET);
+	if (n_evs == 6)
+		CHECK(evs[4]->code == TSOF_OFPR_NO_MATCH && evs[4]->arg == TSOF_OFPCML_NO_BUFFER);
+	free(tr.buf);
+	CHECK_EQ(n_pins, 0);
+
+	tsof_pipeline_port_set(pl, 3, TSOF_OFPPC_NO_RECV, TSOF_OFPPS_LIVE);
+	CHECK_EQ(trace_frame(&tr, f, n, 3), 0);
+	CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_DROP);
+	if (n_evs == 2)
+		CHECK(evs[1]->code == TSOF_TRACE_DROP_NO_RECV && evs[1]->id == 3);
+	free(tr.buf);
+
+	/* NORMAL: the trace says it would learn MAC2 on port 1, and does not. */
+	acts.n = 0;
+	a_out(&acts, TSOF_OFPP_NORMAL, 0);
+	CHECK_EQ(add_apply(0, 10, NULL, &acts), 0);
+	CHECK_EQ(trace_frame(&tr, f, n, 1), 0);
+	CHECK(n_evs == 14 && evs[4]->kind == TSOF_TRACE_NORMAL && evs[4]->code == 1 && evs[4]->id == 0);
+	int flooded = 0;
+	for (int i = 0; i < n_evs; i++)
+		flooded += evs[i]->kind == TSOF_TRACE_OUTPUT;
+	CHECK_EQ(flooded, 7 + 1);  /* ports 2 to 8 and LOCAL; port 3 is NO_RECV, not NO_FWD */
+	free(tr.buf);
+	struct spec back = s;  /* from port 2, to MAC2 */
+	memcpy(back.dst, s.src, 6);
+	memcpy(back.src, s.dst, 6);
+	uint8_t g[2048];
+	size_t gn = build(&back, g);
+	CHECK_EQ(trace_frame(&tr, g, gn, 2), 0);
+	CHECK(n_evs > 4 && evs[4]->kind == TSOF_TRACE_NORMAL && evs[4]->id == 0);  /* not learned */
+	free(tr.buf);
+	send_frame(f, n, 1, 0);  /* a real frame teaches it */
+	CHECK_EQ(trace_frame(&tr, g, gn, 2), 0);
+	CHECK_KINDS(TSOF_TRACE_FLOW, TSOF_TRACE_TABLE, TSOF_TRACE_INSTRUCTION, TSOF_TRACE_ACTION, TSOF_TRACE_NORMAL,
+		    TSOF_TRACE_OUTPUT, TSOF_TRACE_ACTION_SET);
+	if (n_evs == 7)
+		CHECK(evs[4]->id == 1 && evs[5]->id == 1);
+	free(tr.buf);
+	teardown();
+}
+
+/* Traces on one control thread, changes on another and a datapath thread
+ * forwarding: each trace sees one version whole (the port and the address
+ * it sets agree, as in test_concurrent_changes) and TSan sees no race. */
+struct trace_race {
+	_Atomic uint64_t traces, wrong;
+};
+
+static struct trace_race trace_race;
+
+static void *race_tracer(void *arg)
+{
+	struct spec s = spec_of(K_TCP4);
+	uint8_t f[256];
+	size_t n = build(&s, f);
+
+	(void)arg;
+	while (!atomic_load(&race.stop)) {
+		struct tsof_trace tr = { 0 };
+		uint32_t port = 0, ends = 0;
+		uint8_t last = 0;
+		/* The address set, and where the frame went: out, or dropped for
+		 * being sent back to its ingress port, 1. */
+		if (tsof_pipeline_trace(pl, f, (uint32_t)n, 1, 0, &tr) == 0)
+			for (size_t at = 0; at < tr.len; at += ((struct tsof_trace_event *)(tr.buf + at))->size) {
+				const struct tsof_trace_event *e = (const struct tsof_trace_event *)(tr.buf + at);
+				if (e->kind == TSOF_TRACE_ACTION && e->data[6] == TSOF_OXM_IPV4_DST << 1)
+					last = e->data[11];
+				if (e->kind == TSOF_TRACE_OUTPUT ||
+				    (e->kind == TSOF_TRACE_DROP && e->code == TSOF_TRACE_DROP_IN_PORT)) {
+					ends++;
+					port = e->id;
+				}
+			}
+		if (ends != 1 || port != (uint32_t)(last % 4) + 1)
+			atomic_fetch_add(&trace_race.wrong, 1);
+		atomic_fetch_add(&trace_race.traces, 1);
+		free(tr.buf);
+	}
+	return NULL;
+}
+
+static void test_trace_concurrent(void)
+{
+	static const struct tsof_pipeline_ops ops = { race_output, NULL, NULL, NULL, NULL };
+	pthread_t dp, tracer;
+
+	pl = tsof_pipeline_new(&ops);
+	for (uint32_t p = 1; p <= 4; p++)
+		tsof_pipeline_port_set(pl, p, 0, TSOF_OFPPS_LIVE);
+	race_change(1);
+	struct tsof_pl_thread *t = tsof_pipeline_thread_new(pl, NULL);
+	atomic_store(&race.stop, 0);
+	atomic_store(&race.frames, 0);
+	atomic_store(&race.wrong, 0);
+	atomic_store(&trace_race.traces, 0);
+	atomic_store(&trace_race.wrong, 0);
+	pthread_create(&dp, NULL, race_datapath, t);
+	pthread_create(&tracer, NULL, race_tracer, NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t k = 2;; k++) {
+		race_change(k);
+		tsof_pipeline_reclaim(pl);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec) > 300000000ll)
+			break;
+	}
+	atomic_store(&race.stop, 1);
+	pthread_join(dp, NULL);
+	pthread_join(tracer, NULL);
+	if (!quiet)
+		printf("     %llu traces against changes and %llu frames\n",
+		       (unsigned long long)atomic_load(&trace_race.traces), (unsigned long long)atomic_load(&race.frames));
+	CHECK(atomic_load(&trace_race.traces) > 10);
+	CHECK_EQ(atomic_load(&trace_race.wrong), 0);
+	CHECK_EQ(atomic_load(&race.wrong), 0);
+	tsof_pipeline_thread_free(t);
+	tsof_pipeline_free(pl);
+}
+
 int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv))
@@ -3075,5 +3443,9 @@ int main(int argc, char **argv)
 	run("emc: same results with and without the cache", test_emc_same_results);
 	run("atomicity: concurrent changes across tables and a group", test_concurrent_changes);
 	run("normal: concurrent learning, lookups and forgetting", test_normal_concurrent);
+	run("trace: two tables, goto, meter, group, packet-in; nothing counted", test_trace_tables_group_meter);
+	run("trace: a meter's tokens are looked at, not taken", test_trace_meter_tokens);
+	run("trace: table miss, table-miss flow, NO_RECV, NORMAL learns nothing", test_trace_miss_normal);
+	run("trace: concurrent with changes and a datapath thread", test_trace_concurrent);
 	return summary("test_pipeline");
 }

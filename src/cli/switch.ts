@@ -1,6 +1,6 @@
 // tsof-switch: runs an OpenFlow 1.3 switch over the native datapath until
-// SIGINT or SIGTERM, or, with a verb first (add-port, del-port, list-ports),
-// asks a running one over its control socket. bin/tsof-switch.js registers
+// SIGINT or SIGTERM, or, with a verb first (add-port, del-port, list-ports,
+// trace), asks a running one over its control socket. bin/tsof-switch.js registers
 // tsx and calls main(); exit codes: 0 done, 1 runtime failure, 2 bad usage.
 
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
        tsof-switch --ctl PATH del-port IFACE|PORT     detach a port
        tsof-switch --ctl PATH list-ports
+       tsof-switch --ctl PATH trace IN_PORT HEXFRAME  how the switch would handle this frame from port IN_PORT
+                                                (a number or an interface name), changing nothing
 
 Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --dpid ID               datapath id, hex (0x1, 0000000000000001); default: from the first port's MAC
@@ -40,7 +42,7 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --json                  log JSON lines (pino) instead of text
   -h, --help              show this help`;
 
-const VERBS = ['add-port', 'del-port', 'list-ports'];
+const VERBS = ['add-port', 'del-port', 'list-ports', 'trace'];
 
 function integer(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -151,6 +153,11 @@ async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
   } else if (opts.verb === 'del-port') {
     if (!arg) throw new UsageError('del-port needs an interface name or a port number');
     reply = await controlRequest(path, { cmd: 'del-port', port: arg });
+  } else if (opts.verb === 'trace') {
+    // The frame may come in several words (hex with spaces, as tools print it).
+    const frame = opts.verbArgs.slice(1).join('');
+    if (!arg || !frame) throw new UsageError('trace needs IN_PORT (a number or an interface name) and the frame in hex');
+    reply = await controlRequest(path, { cmd: 'trace', port: arg, frame });
   } else {
     reply = await controlRequest(path, { cmd: 'list-ports' });
   }
@@ -158,7 +165,8 @@ async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
     process.stderr.write(`tsof-switch: ${opts.verb}: ${reply.error}\n`);
     return 1;
   }
-  if (reply.ports) for (const p of reply.ports) process.stdout.write(`${p.port}\t${p.name}\n`);
+  if (reply.text !== undefined) process.stdout.write(reply.text);
+  else if (reply.ports) for (const p of reply.ports) process.stdout.write(`${p.port}\t${p.name}\n`);
   else if (reply.port !== undefined) process.stdout.write(`${reply.port}\n`);
   return 0;
 }

@@ -27,6 +27,7 @@ import {
   type PortSpec,
   type PortStats,
   type TableStats,
+  type TraceEvent,
   type VnetHeader,
 } from './types.ts';
 import { encodeVnet } from './vnet.ts';
@@ -56,6 +57,7 @@ export interface Addon {
   portConfig(h: Handle, port: number, config: number): void;
   setConfig(h: Handle, flags: number, missSendLen: number): void;
   setMacAging(h: Handle, seconds: number): void;
+  trace(h: Handle, port: number, frame: Uint8Array): ArrayBuffer;
   portStats(h: Handle, port: number): BigUint64Array;
   stats(h: Handle): BigUint64Array;
 }
@@ -153,6 +155,35 @@ function removedFlows(ab: ArrayBuffer): FlowRemoved[] {
     });
   }
   return flows;
+}
+
+const TRACE_EVENT = 64; // struct tsof_trace_event (native/trace.h) before its data
+
+/** Trace records: struct tsof_trace_event, back to back, each padded to 8 bytes. */
+function traceEvents(ab: ArrayBuffer): TraceEvent[] {
+  const w = new Uint32Array(ab);
+  const h = new Uint16Array(ab);
+  const q = new BigUint64Array(ab);
+  const events: TraceEvent[] = [];
+  for (let at = 0; at < ab.byteLength; at += w[at / 4]) {
+    const i = at / 4;
+    events.push({
+      kind: h[i * 2 + 2],
+      depth: h[i * 2 + 3],
+      code: w[i + 2],
+      tableId: w[i + 3],
+      id: w[i + 4],
+      arg: w[i + 5],
+      priority: w[i + 6],
+      band: w[i + 7],
+      cookie: q[i / 2 + 4],
+      metadata: q[i / 2 + 5],
+      mask: q[i / 2 + 6],
+      len: w[i + 14],
+      data: new Uint8Array(ab, at + TRACE_EVENT, w[i + 15]),
+    });
+  }
+  return events;
 }
 
 /**
@@ -341,6 +372,10 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   setMacAging(seconds: number): void {
     this.addon.setMacAging(this.handle, seconds);
+  }
+
+  trace(inPort: number, frame: Uint8Array): TraceEvent[] {
+    return traceEvents(this.addon.trace(this.handle, checkPort(inPort), frame));
   }
 
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean {

@@ -194,6 +194,68 @@ export interface FlowRemoved {
   match: Uint8Array;
 }
 
+/**
+ * A packet trace's events, native/trace.h's enum tsof_trace_kind: what the
+ * frame met, in order (which fields each kind uses is listed there).
+ */
+export const TRACE_KIND = {
+  FLOW: 1,
+  TABLE: 2,
+  INSTRUCTION: 3,
+  ACTION_SET: 4,
+  ACTION: 5,
+  GROUP: 6,
+  BUCKET: 7,
+  NORMAL: 8,
+  OUTPUT: 9,
+  PACKET_IN: 10,
+  DROP: 11,
+} as const;
+
+/** Why a trace's frame, or a copy of it, went no further: native/trace.h's enum tsof_trace_drop. */
+export const TRACE_DROP = {
+  TABLE_MISS: 1,
+  NO_RECV: 2,
+  FRAGMENT: 3,
+  METER: 4,
+  INVALID_TTL: 5,
+  NO_ROOM: 6,
+  PORT: 7,
+  IN_PORT: 8,
+  TOO_DEEP: 9,
+  NO_BUCKET: 10,
+  NO_PACKET_IN: 11,
+  NORMAL: 12,
+  NORMAL_PORT: 13,
+} as const;
+
+/** A group event's bucket when none was live (TSOF_TRACE_NONE). */
+export const TRACE_NONE = 0xffffffff;
+
+/**
+ * One event of a packet trace: native/trace.h's struct tsof_trace_event, field for field. OpenFlow
+ * structures in data are in wire form: FLOW an ofp_match of the key, TABLE the flow's ofp_match,
+ * ACTION and WRITE_ACTIONS ofp_action TLVs, OUTPUT and PACKET_IN the frame.
+ */
+export interface TraceEvent {
+  /** TRACE_KIND */
+  kind: number;
+  /** 0, one more inside each group bucket. */
+  depth: number;
+  code: number;
+  tableId: number;
+  id: number;
+  arg: number;
+  priority: number;
+  band: number;
+  cookie: bigint;
+  metadata: bigint;
+  mask: bigint;
+  /** The frame's length then. */
+  len: number;
+  data: Uint8Array;
+}
+
 export interface DatapathEvents {
   /** Packet-ins, in batches: all those of one turn of the datapath's loop. */
   packet_in: [batch: PacketIn[]];
@@ -272,6 +334,12 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
   setConfig(flags: number, missSendLen: number): void;
   /** How long OFPP_NORMAL remembers an address it has not seen, in seconds (default 300; 0 remembers nothing). */
   setMacAging(seconds: number): void;
+  /**
+   * Traces a frame as if received on inPort, through the pipeline as it is now (like Open vSwitch's
+   * ofproto/trace), with no side effect: nothing is sent or counted, no meter token is taken,
+   * NORMAL learns nothing. The events, in order.
+   */
+  trace(inPort: number, frame: Uint8Array): TraceEvent[];
   portStats(port: number): PortStats;
   linkState(port: number): LinkState;
   stats(): DatapathStats;

@@ -1,8 +1,11 @@
 // The switch's control socket: a Unix socket on which a running tsof-switch
 // takes add-port, del-port and list-ports (what ovs-vsctl add-port does for
-// Open vSwitch). One JSON object a line each way: {"cmd":"add-port",
-// "ifname":"s1-eth3","port":3} -> {"ok":true,"port":3}, or {"ok":false,
-// "error":"..."}. Only root can reach it (mode 0600, the switch runs as root).
+// Open vSwitch) and trace (ovs-appctl ofproto/trace: a frame's walk through
+// the pipeline, changing nothing; trace.ts). One JSON object a line each way:
+// {"cmd":"add-port", "ifname":"s1-eth3","port":3} -> {"ok":true,"port":3},
+// {"cmd":"trace","port":"1","frame":"<hex>"} -> {"ok":true,"text":"..."}, or
+// {"ok":false,"error":"..."}. Only root can reach it (mode 0600, the switch
+// runs as root).
 
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
@@ -12,23 +15,28 @@ import type { Logger } from 'pino';
 export interface ControlTarget {
   addPort(ifname: string, port?: number): number;
   removePort(nameOrNumber: string): number;
+  /** The trace of a frame (hex) received on a port (name or number), as text. */
+  trace(nameOrNumber: string, frameHex: string): string;
   readonly agent: { ports(): readonly { port: number; name: string }[] };
 }
 
 export type ControlRequest =
   | { cmd: 'add-port'; ifname: string; port?: number }
   | { cmd: 'del-port'; port: string }
-  | { cmd: 'list-ports' };
+  | { cmd: 'list-ports' }
+  | { cmd: 'trace'; port: string; frame: string };
 
-export type ControlReply = { ok: true; port?: number; ports?: { port: number; name: string }[] } | { ok: false; error: string };
+export type ControlReply =
+  | { ok: true; port?: number; ports?: { port: number; name: string }[]; text?: string }
+  | { ok: false; error: string };
 
 /** Where tsof-switch puts its control socket unless told: one per datapath id. */
 export function defaultControlPath(dpid: bigint): string {
   return `/run/tsof/tsof-switch-${dpid.toString(16).padStart(16, '0')}.ctl`;
 }
 
-/** Longest request line accepted. */
-const MAX_LINE = 4096;
+/** Longest request line accepted: a trace's frame, up to 64 KiB in hex, and room around it. */
+const MAX_LINE = 160 * 1024;
 
 export class ControlServer {
   private constructor(
@@ -106,6 +114,9 @@ function execute(line: string, target: ControlTarget): ControlReply {
         return { ok: true, port: target.removePort(String(req.port)) };
       case 'list-ports':
         return { ok: true, ports: target.agent.ports().map((p) => ({ port: p.port, name: p.name })) };
+      case 'trace':
+        if (typeof req.frame !== 'string') return { ok: false, error: 'trace needs the frame in hex' };
+        return { ok: true, text: target.trace(String(req.port), req.frame) };
       default:
         return { ok: false, error: `unknown command "${(req as { cmd: unknown }).cmd}"` };
     }

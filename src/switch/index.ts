@@ -2,8 +2,8 @@
 // made of three rooms: the native datapath forwards (src/datapath/), the
 // agent gives it OpenFlow semantics (agent.ts), the connection manager keeps
 // the controllers and listeners (connections.ts). This file wires them
-// together, adds and removes ports while running (the control socket,
-// control.ts), and keeps the fail mode: with no controller connected, a
+// together, adds and removes ports and traces frames while running (the
+// control socket, control.ts; trace.ts), and keeps the fail mode: with no controller connected, a
 // secure switch forwards only by the flows it has; a standalone one also
 // learns like a plain Ethernet switch (OFPP_NORMAL), as Open vSwitch's
 // fail-open mode does.
@@ -20,10 +20,12 @@ import { NativeDatapath, type Datapath, type PortSpec } from '../datapath/index.
 import { SwitchAgent } from './agent.ts';
 import { ConnectionManager, type Target, type TlsFiles } from './connections.ts';
 import { ControlServer } from './control.ts';
+import { formatTrace, frameFromHex } from './trace.ts';
 
 export { SwitchAgent, Connection } from './agent.ts';
 export { ConnectionManager, formatTarget, parseTarget, type Target, type TlsFiles } from './connections.ts';
 export { controlRequest, defaultControlPath } from './control.ts';
+export { formatTrace, frameFromHex } from './trace.ts';
 
 export type FailMode = 'secure' | 'standalone';
 
@@ -114,6 +116,18 @@ export class TsofSwitch {
     if (!port) throw new Error(`no port named or numbered "${nameOrNumber}"`);
     this.agent.removePort(port.port);
     return port.port;
+  }
+
+  /**
+   * How the datapath would handle this frame (hex) received on a port (name or number) now, as
+   * text (trace.ts); nothing is sent, counted or learned.
+   */
+  trace(nameOrNumber: string, frameHex: string): string {
+    const named = this.agent.ports().find((p) => p.name === nameOrNumber);
+    const port = named?.port ?? (/^\d+$/.test(nameOrNumber) ? +nameOrNumber : NaN);
+    if (!(port >= 1 && port <= OFPP.MAX)) throw new Error(`no port named "${nameOrNumber}", and not a port number`);
+    const frame = frameFromHex(frameHex);
+    return formatTrace(this.dp.trace(port, frame), frame, (n) => this.dp.port(n)?.name);
   }
 
   async stop(): Promise<void> {
