@@ -528,8 +528,8 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
         '--controller', `tcp:127.0.0.1:${opt.port}`, '--fail-mode', 'secure',
         // Its own control socket: the default is per dpid, and other runs may use dpid 1 at the same time.
         '--ctl', join(opt.out, 'tsof-switch.ctl'),
-        // For the port counters read at the end (target-ports.txt).
-        '--listen', `ptcp:${opt.port + 1}:127.0.0.1`,
+        // For the port counters read at the end (target-ports.txt); on a port the kernel picks, read back from its log.
+        '--listen', 'ptcp:0:127.0.0.1',
       ],
       join(opt.out, 'tsof-switch.log'),
     );
@@ -573,7 +573,8 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
   await linesEnd;
   // The target's port counters over the whole run: what it received and sent, beside what the tester measured.
   try {
-    const target = opt.target === 'tsof' ? `tcp:127.0.0.1:${opt.port + 1}` : run.targetBr;
+    const listener = /listening for OpenFlow connections .*port=(\d+)/.exec(readFileSync(join(opt.out, 'tsof-switch.log'), 'utf8'));
+    const target = opt.target === 'ovs' ? run.targetBr : `tcp:127.0.0.1:${listener?.[1]}`;
     writeFileSync(join(opt.out, 'target-ports.txt'), execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-ports', target], { encoding: 'utf8' }));
   } catch (e) {
     writeFileSync(join(opt.out, 'target-ports.txt'), `not read: ${(e as Error).message}\n`);

@@ -13,11 +13,11 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CASES = join(ROOT, 'test/fixtures/ryu-switch-of13');
@@ -48,15 +48,6 @@ const casesIn = (entry: string): number => {
   const items = JSON.parse(readFileSync(join(CASES, file), 'utf8')) as unknown[];
   return items.filter((i) => typeof i === 'object').length;
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 
 describe('the os-ken switch tester against tsof-switch (quick subset)', () => {
   const out = mkdtempSync(join(tmpdir(), 'tsof-ryu-switch-'));
