@@ -8,9 +8,9 @@ the root namespace, as Mininet runs Open vSwitch: its ports are the
 interfaces Mininet made for it, with the names and OpenFlow port numbers
 Mininet gave them, its datapath id is Mininet's (s3 -> 3 unless told), it
 connects to every controller of the network, and it opens a passive listener
-(Mininet's --listenport, or a free port) for dpctl, which runs
-`ovs-ofctl -O OpenFlow13` against it. Its control socket and its log (JSON
-lines) are RUNDIR/NAME.ctl and RUNDIR/NAME.log, RUNDIR /run/tsof/mininet
+(Mininet's --listenport, or a free port) for dpctl, which runs tsof-ofctl
+(bin/tsof-ofctl.js) -O OpenFlow13 against it. Its control socket and its log
+(JSON lines) are RUNDIR/NAME.ctl and RUNDIR/NAME.log, RUNDIR /run/tsof/mininet
 unless given; the log stays there after the switch stops.
 
 Invariants:
@@ -58,11 +58,12 @@ from mininet.node import Switch
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(
     inspect.currentframe().f_code.co_filename)))
 SWITCH_JS = os.path.join(ROOT, 'bin', 'tsof-switch.js')
+OFCTL_JS = os.path.join(ROOT, 'bin', 'tsof-ofctl.js')
 PR_SET_PDEATHSIG = 1
 
 
 def findNode():
-    "The node binary that runs tsof-switch."
+    "The node binary that runs tsof-switch and tsof-ofctl."
     candidates = [os.environ.get('TSOF_NODE'), shutil.which('node'),
                   '/usr/bin/node', '/usr/local/bin/node']
     for path in candidates:
@@ -232,15 +233,16 @@ class TsofSwitch(Switch):
         return running and (bool(self._up) or self.failMode == 'standalone')
 
     def dpctl(self, *args):
-        "Run ovs-ofctl -O OpenFlow13 against the switch's passive listener."
+        "Run tsof-ofctl -O OpenFlow13 against the switch's passive listener."
         args = [str(arg) for arg in args]
         options = [arg for arg in args if arg.startswith('-')]
         rest = [arg for arg in args if not arg.startswith('-')]
         if not rest:
-            return 'dpctl: give an ovs-ofctl command\n'
+            return 'dpctl: give a tsof-ofctl command\n'
         target = 'tcp:127.0.0.1:%d' % self.listenPort
-        return self.cmd('ovs-ofctl', '-O', 'OpenFlow13', *options, rest[0],
-                        target, *[shlex.quote(arg) for arg in rest[1:]])
+        return self.cmd(shlex.quote(findNode()), shlex.quote(OFCTL_JS),
+                        '-O', 'OpenFlow13', *options, rest[0], target,
+                        *[shlex.quote(arg) for arg in rest[1:]])
 
     def intfNamed(self, intf):
         "The Intf object for an interface or its name."

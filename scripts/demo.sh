@@ -33,8 +33,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# ---- peers: Debian packages (ovs-ofctl reads the switch; no OVS daemon runs) -------
-bash "$ROOT/scripts/install-peers.sh" openvswitch-common iproute2 iputils-ping iperf3 netsniff-ng
+# ---- peers: Debian packages ---------------------------------------------------------
+bash "$ROOT/scripts/install-peers.sh" iproute2 iputils-ping iperf3 netsniff-ng
 
 # ---- clean-up, on every exit -----------------------------------------------------
 controller_pid=
@@ -116,7 +116,7 @@ node "$ROOT/bin/tsof-switch.js" --dpid 0x1 --port "$PREFIX-h1=1" --port "$PREFIX
   --controller "tcp:127.0.0.1:$PORT" --listen "ptcp:$MGMT:127.0.0.1" --fail-mode secure --ctl "$CTL" \
   > >(sed -u 's/^/  switch     | /') 2>&1 &
 switch_pid=$!
-ofctl() { ovs-ofctl -O OpenFlow13 "$@" "tcp:127.0.0.1:$MGMT"; }
+ofctl() { node "$ROOT/bin/tsof-ofctl.js" -O OpenFlow13 "$@" "tcp:127.0.0.1:$MGMT"; }
 # The app installs the table-miss flow as soon as the switch connects.
 table_miss() { ofctl dump-flows 2>/dev/null | grep -q 'actions=CONTROLLER'; }
 wait_for "tsof-switch connected to the controller" "$switch_pid" table_miss
@@ -135,9 +135,9 @@ sleep 0.5
 if ip netns exec "$PREFIX-h1" iperf3 -c 10.0.0.2 -t 2 -f g | grep -E 'sender|receiver'; then :; else status=1; fi
 wait "$iperf_server" 2>/dev/null || true
 
-say "flows (ovs-ofctl -O OpenFlow13 dump-flows tcp:127.0.0.1:$MGMT)"
+say "flows (tsof-ofctl -O OpenFlow13 dump-flows tcp:127.0.0.1:$MGMT)"
 ofctl dump-flows
-say "port counters (ovs-ofctl -O OpenFlow13 dump-ports tcp:127.0.0.1:$MGMT)"
+say "port counters (tsof-ofctl -O OpenFlow13 dump-ports tcp:127.0.0.1:$MGMT)"
 ofctl dump-ports
 
 # ---- forwarding rate: tsof-switch, then a Linux bridge on the same veths ----------------

@@ -10,10 +10,14 @@
 // `ofp-print HEX` cuts bytes into messages with the Framer and prints each; a
 // message that does not decode is reported as the OFPT_ERROR a peer would get,
 // with a hex dump marking the offset.
+// The flow, group and meter verbs read ovs-ofctl's syntax with the codec's
+// text.ts and send each change followed by a barrier, as ovs-ofctl does, so the
+// switch's OFPT_ERROR is seen and ends the run.
 // Exit status: 0 when the command did its work (a switch's OFPT_ERROR to a dump
-// included, as in ovs-ofctl), 1 for undecodable or unreadable input or a switch
-// that cannot be reached, 2 for a usage error (bad option, unknown command,
-// wrong arguments).
+// included, as in ovs-ofctl), 1 for undecodable or unreadable input, a line not
+// in the syntax, a change the switch refused or a switch that cannot be reached,
+// 2 for a usage error (bad option, unknown command, wrong arguments) and for
+// diff-flows sources that differ.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -26,18 +30,34 @@ import {
   ERR,
   errorCodeName,
   errorTypeName,
+  formatActions,
+  formatFlowStats,
+  formatInstructions,
+  formatMatch,
   formatMessage,
   Framer,
   fromHex,
   hexDump,
+  OFP_NO_BUFFER,
   OFP_TCP_PORT,
+  OFPFC,
+  OFPFF,
   OFPG,
   OFPM,
   OFPMPF_MORE,
   OFPP,
+  parseActions,
+  parseFlow,
+  parseGroup,
+  parseMeter,
+  type FlowMod,
+  type FlowModCommand,
+  type FlowStats,
+  type GroupModCommand,
   type Message,
   type MessageOf,
   type OfErrorCode,
+  type TextResult,
 } from '../openflow/codec/index.ts';
 
 const PROG = 'tsof-ofctl';
@@ -62,6 +82,29 @@ tsof-switch bridge, its socket /run/tsof/NAME.mgmt):
   monitor TARGET [MISSLEN]    print asynchronous messages as they arrive (to
                               standard error, as ovs-ofctl); MISSLEN sets
                               miss_send_len first, so that packet-ins come
+  queue-stats TARGET [PORT [QUEUE]]
+                              queue counters
+
+Flow, group and meter commands (FLOW, GROUP, METER in ovs-ofctl's syntax; FILE
+has one a line, '#' comments, '-' for standard input):
+  add-flow TARGET FLOW        add a flow ('-' for FLOWs from standard input)
+  add-flows TARGET FILE       add flows (a line may start with add, modify,
+                              modify_strict, delete or delete_strict)
+  mod-flows TARGET FLOW       change the actions of matching flows (--strict)
+  del-flows TARGET [FLOW]     delete matching flows, all without FLOW (--strict)
+  dump-flows TARGET [FLOW]    print matching flows (--no-stats: as add-flows
+                              reads them; --sort, --rsort: by priority)
+  dump-aggregate TARGET [FLOW]
+                              their packet, byte and flow counts
+  replace-flows TARGET FILE   make the switch's flows those of FILE
+  diff-flows SOURCE1 SOURCE2  the differences between two switches or files
+                              (exit status 2 when there are some)
+  add-group TARGET GROUP      add-groups TARGET FILE      mod-group TARGET GROUP
+  del-groups TARGET [GROUP]   dump-groups TARGET [GROUP]
+  add-meter TARGET METER      mod-meter TARGET METER
+  del-meters TARGET [METER]   dump-meters TARGET [METER]
+  packet-out TARGET "in_port=PORT packet=HEX actions=ACTIONS"
+                              send a frame through the switch's pipeline
 
 Other commands:
   ofp-print HEX [VERBOSITY]   decode and print the OpenFlow messages in HEX
@@ -71,14 +114,18 @@ Other commands:
 
 Options:
   -O, --protocols P  OpenFlow versions to use: OpenFlow13 is the only one
+  --strict       mod-flows, del-flows: the priority and match exactly
+  --no-stats     dump-flows: no counters, as add-flows reads flows
+  --sort, --rsort  dump-flows: by priority, ascending or descending
   --file FILE    ofp-print reads hex from FILE ('-' for standard input)
   --raw FILE     ofp-print reads binary from FILE ('-' for standard input)
   -h, --help     show this help and exit
   -V, --version  show the version and exit
 
 VERBOSITY 5 or more adds a hex dump of every message, as in ovs-ofctl.
-Exit status: 0 all decoded, 1 a message did not decode or input was
-unreadable, 2 usage error.`;
+Exit status: 0 all decoded or done, 1 a message did not decode, input was
+unreadable or not in the syntax, or the switch refused a change, 2 usage
+error (and diff-flows: the sources differ).`;
 
 const OPTIONS = {
   protocols: { type: 'string', short: 'O' },
@@ -86,6 +133,10 @@ const OPTIONS = {
   raw: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
+  strict: { type: 'boolean' },
+  'no-stats': { type: 'boolean' },
+  sort: { type: 'boolean' },
+  rsort: { type: 'boolean' },
 } as const;
 
 /** A mistake in how the command was called: reported with exit status 2. */
@@ -93,7 +144,15 @@ class UsageError extends Error {}
 /** Input that cannot be read or is not hex: reported with exit status 1. */
 class InputError extends Error {}
 
-type Options = { file?: string; raw?: string; protocols?: string };
+type Options = {
+  file?: string;
+  raw?: string;
+  protocols?: string;
+  strict?: boolean;
+  'no-stats'?: boolean;
+  sort?: boolean;
+  rsort?: boolean;
+};
 
 interface Command {
   args: string;
@@ -114,6 +173,26 @@ const COMMANDS: Record<string, Command> = {
   'get-frags': { args: 'TARGET', max: 1, run: switchVerb(getFrags) },
   'set-frags': { args: 'TARGET MODE', max: 2, run: switchVerb(setFrags) },
   monitor: { args: 'TARGET [MISSLEN]', max: 2, run: switchVerb(monitor) },
+  'queue-stats': { args: 'TARGET [PORT [QUEUE]]', max: 3, run: switchVerb(queueStats) },
+  'add-flow': { args: 'TARGET FLOW', max: 2, run: flowMods('add', 'flow') },
+  'add-flows': { args: 'TARGET FILE', max: 2, run: flowMods('add', 'file') },
+  'mod-flows': { args: 'TARGET FLOW', max: 2, run: flowMods('modify', 'flow') },
+  'del-flows': { args: 'TARGET [FLOW]', max: 2, run: flowMods('delete', 'optional') },
+  'dump-flows': { args: 'TARGET [FLOW]', max: 2, run: dumpFlows(false) },
+  'dump-aggregate': { args: 'TARGET [FLOW]', max: 2, run: dumpFlows(true) },
+  'replace-flows': { args: 'TARGET FILE', max: 2, run: replaceFlows },
+  'diff-flows': { args: 'SOURCE1 SOURCE2', max: 2, run: diffFlows },
+  'add-group': { args: 'TARGET GROUP', max: 2, run: groupMods('add', 'flow') },
+  'add-groups': { args: 'TARGET FILE', max: 2, run: groupMods('add', 'file') },
+  'mod-group': { args: 'TARGET GROUP', max: 2, run: groupMods('modify', 'flow') },
+  'del-groups': { args: 'TARGET [GROUP]', max: 2, run: groupMods('delete', 'optional') },
+  'dump-groups': { args: 'TARGET [GROUP]', max: 2, run: switchVerb(dumpGroups) },
+  'add-meter': { args: 'TARGET METER', max: 2, run: meterMod('add') },
+  'mod-meter': { args: 'TARGET METER', max: 2, run: meterMod('modify') },
+  'del-meters': { args: 'TARGET [METER]', max: 2, run: meterMod('delete') },
+  'del-meter': { args: 'TARGET [METER]', max: 2, run: meterMod('delete') },
+  'dump-meters': { args: 'TARGET [METER]', max: 2, run: switchVerb(dumpMeters) },
+  'packet-out': { args: 'TARGET "in_port=PORT packet=HEX actions=ACTIONS"', max: Infinity, run: packetOut },
 };
 
 /** Parses argv and runs the command; returns the exit status. */
@@ -382,6 +461,39 @@ class Session {
     return this.exchange(req, (m) => process.stdout.write(formatMessage(m) + '\n'));
   }
 
+  /** Every message of a (multipart) reply; an OFPT_ERROR is printed to stderr and ends the verb. */
+  async collect(req: Outgoing<MessageOf<RequestType>>): Promise<Message[]> {
+    const parts: Message[] = [];
+    await this.exchange(req, (m) => parts.push(m));
+    const error = parts.find((m) => m.type === 'error');
+    if (error) {
+      process.stderr.write(formatMessage(error) + '\n');
+      throw new Exit(1);
+    }
+    return parts;
+  }
+
+  /**
+   * ovs-ofctl's transact_noreply: the message, then a barrier, so that the switch's
+   * OFPT_ERROR (if any) comes before the barrier's reply. The error goes to standard
+   * error with the request it answers, and ends the run with status 1, as in ovs-ofctl.
+   */
+  async change(msg: Outgoing): Promise<void> {
+    const xid = this.xid++;
+    let error: Message | undefined;
+    this.waiting.set(xid, (m) => (error ??= m));
+    this.ch.send(msg, xid);
+    try {
+      await this.exchange({ type: 'barrier_request' }, () => {});
+    } finally {
+      this.waiting.delete(xid);
+    }
+    if (error) {
+      process.stderr.write(formatMessage(error) + '\n');
+      throw new Exit(1);
+    }
+  }
+
   /** The reply, for a verb that uses it; an OFPT_ERROR is printed to stderr and ends the verb. */
   async transact<K extends RequestType>(req: Outgoing<MessageOf<K>>): Promise<Message> {
     let reply: Message | undefined;
@@ -397,23 +509,35 @@ class Session {
 
 type Verb = (s: Session, args: string[]) => Promise<number | void>;
 
+/** The end of a run whose reason has been printed already (a switch's OFPT_ERROR). */
+class Exit extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`);
+  }
+}
+
 /** A verb that talks to the switch named by its first argument. */
 function switchVerb(verb: Verb): Command['run'] {
   return async (args) => {
     const [target, ...rest] = args;
     if (target === undefined) throw new UsageError(`missing TARGET (tcp:HOST[:PORT], unix:PATH or a bridge name)`);
-    let session: Session | undefined;
-    try {
-      session = await Session.open(target);
-      return (await verb(session, rest)) ?? 0;
-    } catch (e) {
-      if (!(e instanceof SwitchError)) throw e;
-      process.stderr.write(`${PROG}: ${e.message}\n`);
-      return 1;
-    } finally {
-      session?.close();
-    }
+    return withSession(target, (s) => verb(s, rest));
   };
+}
+
+async function withSession(target: string, run: (s: Session) => Promise<number | void>): Promise<number> {
+  let session: Session | undefined;
+  try {
+    session = await Session.open(target);
+    return (await run(session)) ?? 0;
+  } catch (e) {
+    if (e instanceof Exit) return e.status;
+    if (!(e instanceof SwitchError)) throw e;
+    process.stderr.write(`${PROG}: ${e.message}\n`);
+    return 1;
+  } finally {
+    session?.close();
+  }
 }
 
 async function show(s: Session): Promise<void> {
@@ -505,6 +629,334 @@ async function monitor(s: Session, args: string[]): Promise<number> {
   const reason = await new Promise<string>((resolve) => s.ch.once('close', resolve));
   process.stderr.write(`${PROG}: ${s.target}: ${reason}\n`);
   return 1;
+}
+
+// ---- flows, groups and meters ---------------------------------------------------------
+// Lines are read with the codec's text syntax (text.ts); a mistake names the token, its
+// position and why, and ends the run with status 1 before anything is sent, as
+// ovs-ofctl's parse errors do. Changes go one at a time, each followed by a barrier
+// (Session.change), so the first OFPT_ERROR stops the run as it stops ovs-ofctl.
+
+/**
+ * ovs-ofctl reads port and table names (for FLOW text) from the switch first, each on
+ * a connection of its own whose HELLO and request take xids 2 to 5: its own first
+ * request after that is xid 6. tsof takes no names, but numbers its requests the same.
+ */
+const AFTER_NAME_LOOKUP = 6;
+
+/** A parse result's value, or the error as ovs-ofctl reports a parse error (exit status 1). */
+function parsed<T>(r: TextResult<T>, where = ''): T {
+  if (!r.ok) throw new InputError(`${where}${r.error.message}`);
+  return r.value;
+}
+
+/** The lines of FILE ('-': standard input) with their numbers, '#' comments and blank lines left out. */
+async function readLines(path: string): Promise<{ text: string; line: number }[]> {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(path === '-' ? await buffer(process.stdin) : readFileSync(path));
+  } catch (e) {
+    throw new InputError(`${path}: open failed (${ERRNO[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message})`);
+  }
+  return text
+    .split('\n')
+    .map((l, i) => ({ text: l.replace(/#.*/, ''), line: i + 1 }))
+    .filter((l) => l.text.trim() !== '');
+}
+
+/** In a file of changes a line may start with the command it is for (add when it does not). */
+function commandWord<C extends string>(text: string, words: readonly C[], otherwise: C): { command: C; text: string } {
+  const m = /^\s*([a-z_]+)(?=[\s,]|$)/.exec(text);
+  const word = words.find((w) => w === m?.[1]);
+  return word ? { command: word, text: text.slice(m![0].length) } : { command: otherwise, text };
+}
+
+const FLOW_COMMANDS: readonly FlowModCommand[] = ['add', 'modify', 'modify_strict', 'delete', 'delete_strict'];
+const GROUP_COMMANDS: readonly GroupModCommand[] = ['add', 'modify', 'delete'];
+
+/** The changes a verb's argument stands for: one line, a file ('-' for standard input), or nothing. */
+async function changes<C extends string, M>(
+  arg: string | undefined,
+  form: 'flow' | 'file' | 'optional',
+  command: C,
+  words: readonly C[],
+  parse: (text: string, command: C) => TextResult<M>,
+): Promise<M[]> {
+  if (form === 'file' || arg === '-') {
+    const file = arg!;
+    return (await readLines(file)).map((l) => {
+      // As ovs-ofctl: add-flows and add-groups lines may name their command; others are the verb's.
+      const c = command === 'add' ? commandWord(l.text, words, command) : { command, text: l.text };
+      return parsed(parse(c.text, c.command), `${file}:${l.line}: `);
+    });
+  }
+  return [parsed(parse(arg ?? '', command))];
+}
+
+function needArgs(name: string, args: string[], n: number, usage: string): void {
+  if (args.length < n) throw new UsageError(`'${name}' needs ${usage}`);
+}
+
+function flowMods(base: 'add' | 'modify' | 'delete', form: 'flow' | 'file' | 'optional'): Command['run'] {
+  const name = { add: form === 'file' ? 'add-flows' : 'add-flow', modify: 'mod-flows', delete: 'del-flows' }[base];
+  return async (args, opts) => {
+    needArgs(name, args, form === 'optional' ? 1 : 2, form === 'file' ? 'TARGET FILE' : 'TARGET FLOW');
+    const command = (opts.strict && base !== 'add' ? `${base}_strict` : base) as FlowModCommand;
+    const mods = await changes(args[1], form, command, FLOW_COMMANDS, (t, c) => parseFlow(t, { command: c }));
+    return withSession(args[0], async (s) => {
+      s.xid = AFTER_NAME_LOOKUP;
+      for (const fm of mods) await s.change(fm);
+    });
+  };
+}
+
+function groupMods(command: GroupModCommand, form: 'flow' | 'file' | 'optional'): Command['run'] {
+  const name = { add: form === 'file' ? 'add-groups' : 'add-group', modify: 'mod-group', delete: 'del-groups' }[command];
+  return async (args) => {
+    needArgs(name, args, form === 'optional' ? 1 : 2, form === 'file' ? 'TARGET FILE' : 'TARGET GROUP');
+    const mods = await changes(args[1], form, command, GROUP_COMMANDS, (t, c) => parseGroup(t, { command: c }));
+    return withSession(args[0], async (s) => {
+      s.xid = AFTER_NAME_LOOKUP;
+      for (const gm of mods) await s.change(gm);
+    });
+  };
+}
+
+function meterMod(command: 'add' | 'modify' | 'delete'): Command['run'] {
+  return async (args) => {
+    needArgs(`${command}-meter`, args, command === 'delete' ? 1 : 2, 'TARGET METER');
+    // del-meters without METER deletes them all.
+    const mm = args[1] === undefined ? { type: 'meter_mod' as const, command: 2, flags: 0, meterId: OFPM.ALL, bands: [] } : parsed(parseMeter(args[1], { command }));
+    return withSession(args[0], (s) => s.change(mm));
+  };
+}
+
+async function dumpMeters(s: Session, args: string[]): Promise<void> {
+  const meterId = args[0] === undefined ? OFPM.ALL : parsed(parseMeter(args[0], { command: 'delete' })).meterId;
+  await s.dump({ type: 'meter_config_request', meterId });
+}
+
+/** An OpenFlow 1.3 group description request names no group: as with ovs-ofctl, GROUP is taken and every group dumped. */
+async function dumpGroups(s: Session): Promise<void> {
+  await s.dump({ type: 'group_desc_request' });
+}
+
+/** The flow stats request a dump-flows FLOW stands for: its table, cookie, out_port, out_group and match. */
+function flowRequest(filter: string | undefined) {
+  const fm = parsed(parseFlow(filter ?? '', { command: 'delete' }));
+  const { tableId, outPort, outGroup, cookie, cookieMask, match } = fm;
+  return { tableId, outPort, outGroup, cookie, cookieMask, match };
+}
+
+function dumpFlows(aggregate: boolean): Command['run'] {
+  return async (args, opts) => {
+    needArgs(aggregate ? 'dump-aggregate' : 'dump-flows', args, 1, 'TARGET');
+    const request = flowRequest(args[1]);
+    return withSession(args[0], async (s) => {
+      if (args[1]) s.xid = AFTER_NAME_LOOKUP;
+      if (aggregate) return s.dump({ type: 'aggregate_stats_request', ...request });
+      // As ovs-ofctl: the reply as it is printed, unless the flows are to be sorted or shown without counters.
+      if (!opts['no-stats'] && !opts.sort && !opts.rsort) return s.dump({ type: 'flow_stats_request', ...request });
+      const flows = await dumpAll(s, request);
+      if (opts.sort) flows.sort((a, b) => a.priority - b.priority);
+      if (opts.rsort) flows.sort((a, b) => b.priority - a.priority);
+      for (const f of flows) process.stdout.write(` ${formatFlowStats(f, { stats: !opts['no-stats'] })}\n`);
+    });
+  };
+}
+
+async function dumpAll(s: Session, request = flowRequest(undefined)): Promise<FlowStats[]> {
+  const parts = await s.collect({ type: 'flow_stats_request', ...request });
+  return parts.flatMap((m) => (m.type === 'flow_stats_reply' ? m.stats : []));
+}
+
+// ---- replace-flows and diff-flows ---------------------------------------------------------
+
+/** A flow as ovs-ofctl compares them: where it is (table, priority, match) and what it is. */
+interface FlowVersion {
+  key: string;
+  tableId: number;
+  priority: number;
+  match: FlowMod['match'];
+  cookie: bigint;
+  idleTimeout: number;
+  hardTimeout: number;
+  flags: number;
+  instructions: FlowMod['instructions'];
+}
+
+const versionOf = (f: Omit<FlowVersion, 'key'>): FlowVersion => ({ ...f, key: `${f.tableId} ${formatMatch(f.match, f.priority)}` });
+
+/** ovs-ofctl's fte_version_equals: the actions compared as text. */
+const sameVersion = (a: FlowVersion, b: FlowVersion) =>
+  a.cookie === b.cookie &&
+  a.idleTimeout === b.idleTimeout &&
+  a.hardTimeout === b.hardTimeout &&
+  a.tableId === b.tableId &&
+  formatInstructions(a.instructions) === formatInstructions(b.instructions);
+
+async function flowsOfFile(path: string): Promise<FlowVersion[]> {
+  return (await readLines(path)).map((l) => {
+    const fm = parsed(parseFlow(l.text), `${path}:${l.line}: `);
+    // A file keeps send_flow_rem only, as ovs-ofctl does.
+    return versionOf({ ...fm, tableId: fm.tableId === 0xff ? 0 : fm.tableId, flags: fm.flags & OFPFF.SEND_FLOW_REM });
+  });
+}
+
+const flowsOfSwitch = async (s: Session) => (await dumpAll(s)).map((f) => versionOf({ ...f, flags: 0 }));
+
+function toFlowMod(v: FlowVersion, command: number): Outgoing<FlowMod> {
+  return {
+    type: 'flow_mod',
+    cookie: command === OFPFC.ADD ? v.cookie : 0n,
+    cookieMask: 0n,
+    tableId: v.tableId,
+    command,
+    idleTimeout: v.idleTimeout,
+    hardTimeout: v.hardTimeout,
+    priority: v.priority,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: v.flags,
+    match: v.match,
+    instructions: command === OFPFC.ADD ? v.instructions : [],
+  };
+}
+
+/** As ovs-ofctl: delete the switch's flows the file lacks, then add the file's flows the switch lacks or has otherwise. */
+async function replaceFlows(args: string[]): Promise<number> {
+  needArgs('replace-flows', args, 2, 'TARGET FILE');
+  const file = await flowsOfFile(args[1]);
+  return withSession(args[0], async (s) => {
+    s.xid = AFTER_NAME_LOOKUP;
+    const current = new Map((await flowsOfSwitch(s)).map((v) => [v.key, v]));
+    const wanted = new Map(file.map((v) => [v.key, v]));
+    const tables = [...new Set([...current.values(), ...wanted.values()].map((v) => v.tableId))].sort((a, b) => a - b);
+    for (const t of tables) {
+      for (const v of current.values()) if (v.tableId === t && !wanted.has(v.key)) await s.change(toFlowMod(v, OFPFC.DELETE_STRICT));
+      for (const v of wanted.values()) {
+        const old = current.get(v.key);
+        if (v.tableId === t && (!old || !sameVersion(old, v))) await s.change(toFlowMod(v, OFPFC.ADD));
+      }
+    }
+  });
+}
+
+/** A source of diff-flows: a file when it looks like a path (or names one), otherwise a switch. */
+async function flowsOfSource(source: string, xid: number): Promise<FlowVersion[]> {
+  if (source.startsWith('/') || source.startsWith('.') || (!source.includes(':') && existsSync(source))) return flowsOfFile(source);
+  let flows: FlowVersion[] = [];
+  const status = await withSession(source, async (s) => {
+    s.xid = xid;
+    flows = await flowsOfSwitch(s);
+  });
+  if (status) throw new Exit(status);
+  return flows;
+}
+
+/** fte_version_format: how diff-flows shows one version of a flow. */
+function formatVersion(v: FlowVersion): string {
+  let s = v.tableId ? `table=${v.tableId} ` : '';
+  s += formatMatch(v.match, v.priority);
+  if (v.cookie) s += ` cookie=0x${v.cookie.toString(16)}`;
+  if (v.idleTimeout) s += ` idle_timeout=${v.idleTimeout}`;
+  if (v.hardTimeout) s += ` hard_timeout=${v.hardTimeout}`;
+  return `${s} actions=${formatInstructions(v.instructions)}\n`;
+}
+
+/**
+ * Prints each flow whose versions differ, "-" for SOURCE1's and "+" for SOURCE2's, by table
+ * and then priority (ovs-ofctl goes in its classifier's order); exit status 2 if any differ.
+ */
+async function diffFlows(args: string[]): Promise<number> {
+  needArgs('diff-flows', args, 2, 'SOURCE1 SOURCE2');
+  try {
+    const a = new Map((await flowsOfSource(args[0], 2)).map((v) => [v.key, v]));
+    const b = new Map((await flowsOfSource(args[1], 4)).map((v) => [v.key, v]));
+    const all = [...new Map([...a, ...b]).values()].sort((x, y) => x.tableId - y.tableId || y.priority - x.priority || (x.key < y.key ? -1 : 1));
+    let differ = false;
+    for (const v of all) {
+      const va = a.get(v.key);
+      const vb = b.get(v.key);
+      if (va && vb && sameVersion(va, vb)) continue;
+      if (va) process.stdout.write(`-${formatVersion(va)}`);
+      if (vb) process.stdout.write(`+${formatVersion(vb)}`);
+      differ = true;
+    }
+    return differ ? 2 : 0;
+  } catch (e) {
+    if (e instanceof Exit) return e.status;
+    throw e;
+  }
+}
+
+// ---- packet-out and queues ---------------------------------------------------------------
+
+/**
+ * `packet-out TARGET "in_port=PORT packet=HEX actions=ACTIONS"` (ovs-ofctl 3.1's form), or
+ * its older `packet-out TARGET IN_PORT ACTIONS PACKET...`, one packet-out a frame.
+ */
+async function packetOut(args: string[]): Promise<number> {
+  needArgs('packet-out', args, 2, 'TARGET "in_port=PORT packet=HEX actions=ACTIONS"');
+  if (args.length === 3) throw new InputError(`Too many arguments (${args.length + 1})`);
+  const outs: Outgoing<MessageOf<'packet_out'>>[] = [];
+  if (args.length === 2) {
+    outs.push(parsePacketOut(args[1]));
+  } else {
+    const actions = parsed(parseActions(args[2]));
+    const inPort = portArg(args[1]);
+    for (const frame of args.slice(3)) outs.push({ type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions, data: frameHex(frame) });
+  }
+  return withSession(args[0], async (s) => {
+    s.xid = AFTER_NAME_LOOKUP;
+    for (const po of outs) await s.change(po);
+  });
+}
+
+function portArg(text: string): number {
+  try {
+    return parsePort(text);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+}
+
+function frameHex(text: string): Uint8Array {
+  const bytes = parseHex(text);
+  if (bytes.length < 14) throw new InputError(`packet=${text.slice(0, 40)}: a frame of ${bytes.length} bytes is shorter than an Ethernet header`);
+  return bytes;
+}
+
+/** in_port=PORT packet=HEX actions=ACTIONS, the actions last (they run to the end of the line). */
+function parsePacketOut(text: string): Outgoing<MessageOf<'packet_out'>> {
+  const a = /(^|[\s,])actions=/.exec(text);
+  if (!a) throw new InputError(`missing actions= in "${text.slice(0, 40)}"`);
+  const actionsAt = a.index + a[0].length;
+  let inPort: number = OFPP.CONTROLLER;
+  let data: Uint8Array | undefined;
+  for (const m of text.slice(0, a.index).matchAll(/[^\s,]+/g)) {
+    const [key, value] = m[0].split(/=(.*)/s);
+    if (key === 'in_port' && value) inPort = portArg(value);
+    else if (key === 'packet' && value) data = frameHex(value);
+    else throw new InputError(`unknown keyword "${m[0]}" at ${m.index}: packet-out takes in_port=, packet= and actions=`);
+  }
+  if (!data) throw new InputError(`missing packet= in "${text.slice(0, 40)}"`);
+  const r = parseActions(text.slice(actionsAt));
+  if (!r.ok) {
+    // Positions count from the start of the argument.
+    const e = r.error;
+    throw new InputError(e.message.replace(`" at ${e.position}`, `" at ${e.position + actionsAt}`));
+  }
+  return { type: 'packet_out', bufferId: OFP_NO_BUFFER, inPort, actions: r.value, data };
+}
+
+async function queueStats(s: Session, args: string[]): Promise<void> {
+  const all = (a: string | undefined) => a === undefined || a === '' || a.toLowerCase() === 'all';
+  const portNo = all(args[0]) ? OFPP.ANY : parsePort(args[0]);
+  // As ovs-ofctl (atoi): a queue that is not a number is queue 0.
+  const queueId = all(args[1]) ? 0xffffffff : Number.parseInt(args[1]!, 10) >>> 0 || 0;
+  await s.dump({ type: 'queue_stats_request', portNo, queueId });
 }
 
 // A reader that closes the pipe early (| head) is not an error.

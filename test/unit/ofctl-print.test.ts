@@ -1,7 +1,10 @@
 // formatMessage() against the oracle: for every message type print.ts covers,
 // fixtures from Ryu and loxigen and generated messages are printed by
 // `ovs-ofctl ofp-parse` (Open vSwitch 3.1) and by formatMessage(), and the two
-// texts must be equal byte for byte. All messages go through one ovs-ofctl
+// texts must be equal byte for byte. The flow, group and meter messages, whose
+// flows are text.ts's, are generated from the flows, groups and meters of
+// test/support/flows-gen.ts (arbitrary matches and actions would mostly be what
+// OVS refuses for their meaning: prerequisites, its own extensions). All messages go through one ovs-ofctl
 // process, each followed by a barrier request with a marker xid that cuts its
 // output into one text per message.
 
@@ -12,8 +15,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, formatMessage, fromHex, type Message, type MessageType } from '../../src/openflow/codec/index.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  formatMessage,
+  fromHex,
+  parseFlow,
+  parseGroup,
+  parseMeter,
+  type Message,
+  type MessageOf,
+  type MessageType,
+} from '../../src/openflow/codec/index.ts';
 import { arbMessageOf } from '../support/arbitraries.ts';
+import { generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 
 /** The message types whose text is ovs-ofctl's (print.ts's PRINTERS). */
 const COVERED: MessageType[] = [
@@ -42,6 +57,37 @@ const COVERED: MessageType[] = [
   'barrier_reply',
 ];
 
+/** Covered too, with flows, groups and meters in the text syntax (text.ts); generated from flows-gen.ts. */
+const FLOW_TYPES: MessageType[] = [
+  'flow_mod',
+  'flow_removed',
+  'flow_stats_request',
+  'flow_stats_reply',
+  'aggregate_stats_request',
+  'aggregate_stats_reply',
+  'queue_stats_request',
+  'queue_stats_reply',
+  'group_mod',
+  'group_desc_request',
+  'group_desc_reply',
+  'meter_mod',
+  'meter_config_request',
+  'meter_config_reply',
+  'packet_in',
+  'packet_out',
+];
+
+/**
+ * A fixture of FLOW_TYPES in standard OpenFlow 1.3: no experimenter actions or OXMs (OVS prints
+ * its own extensions by name) and no frame (OVS prints a summary of it that tsof does not).
+ */
+function standard(m: Message): boolean {
+  if ((m.type === 'packet_in' || m.type === 'packet_out') && m.data.length) return false;
+  return !JSON.stringify(m, (_k, v) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? '' : v)).match(
+    /"type":"experimenter"|"field":"opaque"/,
+  );
+}
+
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const MARK = 0xfeedf00d;
 const SEPARATOR = `OFPT_BARRIER_REQUEST (OF1.3) (xid=0x${MARK.toString(16)}):\n`;
@@ -64,7 +110,7 @@ function fixtures(): { name: string; bytes: Uint8Array }[] {
   }
   return out.filter(({ bytes }) => {
     const r = decodeMessage(bytes);
-    return r.ok && COVERED.includes(r.msg.type);
+    return r.ok && (COVERED.includes(r.msg.type) || (FLOW_TYPES.includes(r.msg.type) && standard(r.msg)));
   });
 }
 
@@ -97,7 +143,7 @@ function compare(cases: { name: string; bytes: Uint8Array }[]) {
 describe('formatMessage prints what ovs-ofctl prints', () => {
   it('for the Ryu and loxigen fixtures of the covered types', () => {
     const cases = fixtures();
-    expect(cases.length).toBeGreaterThan(15);
+    expect(cases.length).toBeGreaterThan(35);
     compare(cases);
   });
 
@@ -106,5 +152,74 @@ describe('formatMessage prints what ovs-ofctl prints', () => {
       fc.sample(arbMessageOf(type), { numRuns: 150, seed: 13 }).map((m: Message, i) => ({ name: `${type} #${i}`, bytes: encodeMessage(m) })),
     );
     compare(cases);
+  });
+
+  it('for flow, group and meter messages made of the generated flows, groups and meters', () => {
+    const flows = generateFlows(7, 120).map((line) => {
+      const r = parseFlow(line);
+      if (!r.ok) throw new Error(`${line}: ${r.error.message}`);
+      return r.value;
+    });
+    const cases: Message[] = [];
+    const stats = flows.map((f, i) => ({
+      ...f,
+      durationSec: i * 7,
+      durationNsec: [0, 5_000_000, 123_456_789, 500][i % 4],
+      packetCount: BigInt(i * 3),
+      byteCount: i % 5 ? BigInt(i * 300) : 0xffffffffffffffffn,
+    }));
+    for (let i = 0; i < flows.length; i += 10) {
+      cases.push({ type: 'flow_stats_reply', xid: i, flags: i % 20 ? 0 : 1, stats: stats.slice(i, i + 10) });
+    }
+    flows.forEach((f, i) => {
+      const command = (['add', 'modify', 'modify_strict', 'delete', 'delete_strict'] as const)[i % 5];
+      const line = generateFlows(7, 120)[i];
+      const r = parseFlow(command.startsWith('delete') ? line.replace(/ actions=.*/, '').replace(/,?(idle|hard)_timeout=\d+|,?(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)|,?cookie=\w+/g, '') : line, { command });
+      if (r.ok) cases.push({ ...r.value, xid: i });
+      cases.push({
+        type: 'flow_removed', xid: i, cookie: f.cookie, priority: f.priority, reason: i % 6, tableId: i % 3 ? f.tableId : 0xff,
+        durationSec: i, durationNsec: i * 1000, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout,
+        packetCount: BigInt(i), byteCount: BigInt(i * 64), match: f.match,
+      } as MessageOf<'flow_removed'>);
+      const request = { xid: i, flags: 0, tableId: i % 2 ? f.tableId : 0xff, outPort: i % 3 ? 0xffffffff : 2, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: f.match };
+      cases.push({ type: i % 2 ? 'flow_stats_request' : 'aggregate_stats_request', ...request } as Message);
+      cases.push({
+        type: 'packet_in', xid: i, bufferId: i % 2 ? 0xffffffff : i, totalLen: 0, reason: i % 6, tableId: f.tableId,
+        cookie: i % 4 ? f.cookie : 0xffffffffffffffffn, match: [{ field: 'in_port', value: i + 1 }], data: new Uint8Array(),
+      } as MessageOf<'packet_in'>);
+      const apply = f.instructions.find((x) => x.type === 'apply_actions');
+      cases.push({
+        type: 'packet_out', xid: i, bufferId: i % 3 ? 0xffffffff : i, inPort: [1, 0xfffffffd, 0xfffffffe][i % 3],
+        actions: apply?.type === 'apply_actions' ? apply.actions : [], data: new Uint8Array(),
+      } as MessageOf<'packet_out'>);
+    });
+    cases.push({ type: 'aggregate_stats_reply', xid: 1, flags: 0, packetCount: 12n, byteCount: 3456n, flowCount: 7 });
+    cases.push({ type: 'queue_stats_request', xid: 1, flags: 0, portNo: 0xffffffff, queueId: 0xffffffff });
+    cases.push({ type: 'queue_stats_request', xid: 2, flags: 0, portNo: 3, queueId: 7 });
+    cases.push({
+      type: 'queue_stats_reply', xid: 3, flags: 0,
+      stats: [
+        { portNo: 1, queueId: 0, txBytes: 10n, txPackets: 1n, txErrors: 0n, durationSec: 5, durationNsec: 1_000_000 },
+        { portNo: 0xfffffffe, queueId: 9, txBytes: 0xffffffffffffffffn, txPackets: 2n, txErrors: 0n, durationSec: 0xffffffff, durationNsec: 0 },
+      ],
+    });
+    const groups = GROUPS.map((g) => parseGroup(g)).map((r) => (r.ok ? r.value : undefined)!);
+    groups.forEach((g, i) => {
+      cases.push({ ...g, xid: i });
+      cases.push({ ...g, xid: i, command: 1 });
+      cases.push({ type: 'group_mod', xid: i, command: 2, groupType: 0, groupId: g.groupId, buckets: [] });
+    });
+    cases.push({ type: 'group_desc_request', xid: 1, flags: 0 });
+    cases.push({ type: 'group_desc_reply', xid: 2, flags: 0, stats: groups.map(({ groupType, groupId, buckets }) => ({ groupType, groupId, buckets })) });
+    const meters = METERS.map((m) => parseMeter(m)).map((r) => (r.ok ? r.value : undefined)!);
+    meters.forEach((m, i) => {
+      cases.push({ ...m, xid: i });
+      cases.push({ ...m, xid: i, command: 1 });
+      cases.push({ type: 'meter_mod', xid: i, command: 2, flags: 0, meterId: m.meterId, bands: [] });
+      cases.push({ type: 'meter_config_request', xid: i, flags: 0, meterId: [m.meterId, 0xffffffff, 0xfffffffd][i % 3] });
+    });
+    cases.push({ type: 'meter_config_reply', xid: 2, flags: 0, stats: meters.map(({ flags, meterId, bands }) => ({ flags, meterId, bands })) });
+    expect(new Set(cases.map((c) => c.type))).toEqual(new Set(FLOW_TYPES));
+    compare(cases.map((m, i) => ({ name: `${m.type} #${i}`, bytes: encodeMessage(m) })));
   });
 });

@@ -27,4 +27,4 @@ export * from './structs.ts';
 export * from './text.ts';
 export { TEXT_FIELDS, type TextField } from './text-fields.ts';
 export { fromHex, ipv4ToBytes, ipv6ToBytes, macToBytes, toHex } from './wire.ts';
-export { formatDuration, hexDump } from './print.ts';
+export { hexDump } from './print.ts';

@@ -14,6 +14,18 @@
 import type { Message, MessageOf, MessageType } from './messages.ts';
 import { decodeMessage, encodeMessage, formatMessage, messageInfo } from './messages.ts';
 import { errorCodeName, OFPET_EXPERIMENTER } from './errors.ts';
+import {
+  formatActions,
+  formatDuration,
+  formatFlowMod,
+  formatFlowStats,
+  formatGroup,
+  formatGroupMod,
+  formatMatch,
+  formatMeter,
+  formatMeterMod,
+  ovsMatchError,
+} from './text.ts';
 import { writeStr } from './wire.ts';
 
 /** Appends a message's body text to `s.text`; returns an OVS error name when OVS would not decode it. */
@@ -97,13 +109,6 @@ function bitNames(bits: number, names: Record<number, string>, sep = ' '): strin
   }
   if (rest) out.push(`0x${rest.toString(16)}`);
   return out.join(sep);
-}
-
-/** ofp_print_duration: seconds, then milliseconds when exact, else the nanoseconds without trailing zeros. */
-export function formatDuration(sec: number, nsec: number): string {
-  if (nsec === 0) return `${sec}s`;
-  if (nsec % 1_000_000 === 0) return `${sec}.${String(nsec / 1_000_000).padStart(3, '0')}s`;
-  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
 }
 
 class Unprintable extends Error {}
@@ -221,6 +226,42 @@ const switchConfig = (m: MessageOf<'get_config_reply'> | MessageOf<'set_config'>
   s.text += ` frags=${frag} miss_send_len=${m.missSendLen}\n`;
 };
 
+/** ofputil_flow_stats_request_format: table and out_port when set, then the match (no cookie, no out_group). */
+function flowStatsRequest(m: MessageOf<'flow_stats_request' | 'aggregate_stats_request'>, s: { text: string }) {
+  const bad = ovsMatchError(m.match);
+  if (bad) return bad;
+  if (m.tableId !== 0xff) s.text += ` table=${m.tableId}`;
+  if (m.outPort !== OFPP_ANY) s.text += ` out_port=${portName(port16(m.outPort))}`;
+  s.text += ` ${formatMatch(m.match)}`;
+}
+
+/** OVS refuses an instruction list that names one instruction twice. */
+function instructionError(instructions: readonly { type: string }[]): string | undefined {
+  const seen = new Set(instructions.map((i) => i.type));
+  return seen.size < instructions.length ? 'OFPBIC_DUP_INST' : undefined;
+}
+
+/** ofputil_check_group_mod: OVS refuses what a group of its type cannot have. */
+function groupModError(m: MessageOf<'group_mod'>): string | undefined {
+  if (m.groupType > 3) return 'OFPGMFC_BAD_TYPE';
+  if (m.command > 2) return 'OFPGMFC_BAD_COMMAND';
+  if (m.groupType === 2 && m.command !== 2 && m.buckets.length !== 1) return 'OFPGMFC_INVALID_GROUP';
+  for (const b of m.buckets) {
+    if (b.weight && m.groupType !== 1) return 'OFPGMFC_INVALID_GROUP';
+    const live = b.watchPort !== OFPP_ANY || b.watchGroup !== 0xffffffff;
+    if (live && (m.groupType === 0 || m.groupType === 2)) return 'OFPGMFC_WATCH_UNSUPPORTED';
+    if (!live && m.groupType === 3) return 'OFPGMFC_INVALID_GROUP';
+  }
+}
+
+const OFPP_ANY = 0xffffffff;
+/** What OVS's summary of a frame says of no frame at all. */
+const EMPTY_FRAME = 'vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,dl_type=0x0000';
+const OFP_NO_BUFFER = 0xffffffff;
+const FLOW_REMOVED_REASONS = ['idle', 'hard', 'delete', 'group_delete', 'meter_delete', 'eviction'];
+const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
+const queueName = (q: number) => (q === 0xffffffff ? 'ALL' : String(q));
+
 const PRINTERS: { [K in MessageType]?: Printer<K> } = {
   error(m, s) {
     // OVS knows no experimenter errors but its own, and no code outside the spec's tables.
@@ -336,6 +377,105 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
     s.text += `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\n`;
     s.text += `band_types: ${bitNames(m.bandTypes, { 2: 'drop', 4: 'dscp_remark' })}\n`;
     s.text += `capabilities: ${bitNames(m.capabilities, { 1: 'kbps', 2: 'pktps', 4: 'burst', 8: 'stats' })}\n`;
+  },
+
+  // The flow, group and meter messages: their flows, groups and meters are the text syntax's
+  // (text.ts), so dump-flows lines, flow_mods and add-flows input are written in one place.
+  flow_mod(m, s) {
+    const bad = ovsMatchError(m.match) ?? instructionError(m.instructions);
+    if (bad) return bad;
+    s.text += ` ${formatFlowMod(m)}`;
+  },
+
+  flow_removed(m, s) {
+    const bad = ovsMatchError(m.match);
+    if (bad) return bad;
+    s.text += ` ${formatMatch(m.match, m.priority)} reason=${FLOW_REMOVED_REASONS[m.reason] ?? m.reason}`;
+    if (m.tableId !== 0xff) s.text += ` table_id=${m.tableId}`;
+    if (m.cookie !== 0n) s.text += ` cookie:0x${m.cookie.toString(16)}`;
+    s.text += ` duration${formatDuration(m.durationSec, m.durationNsec)} idle${m.idleTimeout}`;
+    if (m.hardTimeout) s.text += ` hard${m.hardTimeout}`;
+    s.text += ` pkts${m.packetCount} bytes${m.byteCount}\n`;
+  },
+
+  flow_stats_request: flowStatsRequest,
+  flow_stats_reply(m, s) {
+    for (const f of m.stats) {
+      const bad = ovsMatchError(f.match) ?? instructionError(f.instructions);
+      if (bad) return bad;
+      s.text += `\n ${formatFlowStats(f)}`;
+    }
+  },
+
+  aggregate_stats_request: flowStatsRequest,
+  aggregate_stats_reply(m, s) {
+    s.text += ` packet_count=${m.packetCount} byte_count=${m.byteCount} flow_count=${m.flowCount}`;
+  },
+
+  queue_stats_request(m, s) {
+    s.text += ` port=${portName(port16(m.portNo))} queue=${queueName(m.queueId)}`;
+  },
+  queue_stats_reply(m, s) {
+    s.text += ` ${m.stats.length} queues\n`;
+    for (const q of m.stats) {
+      const stat = (v: bigint) => (v === 0xffffffffffffffffn ? '?' : String(v));
+      s.text += `  port ${portName(port16(q.portNo))} queue ${queueName(q.queueId)}: bytes=${stat(q.txBytes)}, pkts=${stat(q.txPackets)}, errors=${stat(q.txErrors)}, `;
+      s.text += `duration=${q.durationSec === 0xffffffff ? '?' : formatDuration(q.durationSec, q.durationNsec)}\n`;
+    }
+  },
+
+  group_mod(m, s) {
+    const bad = groupModError(m);
+    if (bad) return bad;
+    s.text += `\n ${formatGroupMod(m)}`;
+  },
+  group_desc_request(_m, s) {
+    s.text += ' group_id=ALL';
+  },
+  group_desc_reply(m, s) {
+    for (const g of m.stats) s.text += `\n ${formatGroup(g)}`;
+  },
+
+  meter_mod(m, s) {
+    if (m.bands.some((b) => b.type === 'experimenter')) return 'OFPMMFC_BAD_BAND';
+    s.text += ` ${formatMeterMod(m)}`;
+  },
+  meter_config_request(m, s) {
+    s.text += ` ${meterName(m.meterId, '=')}`;
+  },
+  meter_config_reply(m, s) {
+    for (const mc of m.stats) {
+      if (mc.bands.some((b) => b.type === 'experimenter')) return 'OFPMMFC_BAD_BAND';
+      s.text += `\n${formatMeter(mc)}\n`;
+    }
+  },
+
+  // The frame itself OVS summarises as a flow (ofp_packet_to_string), which tsof does not
+  // yet: a frame is shown as a hex dump after the line, where OVS has its summary.
+  packet_in(m, s) {
+    const bad = ovsMatchError(m.match);
+    if (bad) return bad;
+    if (m.tableId) s.text += ` table_id=${m.tableId}`;
+    if (m.cookie !== 0xffffffffffffffffn) s.text += ` cookie=0x${m.cookie.toString(16)}`;
+    s.text += ` total_len=${m.totalLen} ${formatMatch(m.match)} (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length}`;
+    if (m.bufferId === OFP_NO_BUFFER) {
+      s.text += ' (unbuffered)';
+      if (m.totalLen !== m.data.length) s.text += ' (***total_len != data_len***)';
+    } else {
+      s.text += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
+      if (m.totalLen < m.data.length) s.text += ' (***total_len < data_len***)';
+    }
+    s.text += '\n';
+    s.text += m.data.length ? hexDump(m.data) + '\n' : `${EMPTY_FRAME}\n`;
+  },
+  packet_out(m, s) {
+    s.text += ` ${formatMatch([{ field: 'in_port', value: m.inPort }])} actions=${formatActions(m.actions)}`;
+    if (m.bufferId !== OFP_NO_BUFFER) {
+      s.text += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
+      return;
+    }
+    s.text += ` data_len=${m.data.length}`;
+    if (m.data.length) s.text += '\n' + hexDump(m.data);
   },
 
   barrier_request: nothing,

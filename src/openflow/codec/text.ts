@@ -518,6 +518,18 @@ export function parseMatch(text: string): TextResult<Match> {
   });
 }
 
+/**
+ * The error Open vSwitch's decoder gives a match it cannot hold, or undefined: a mask on a
+ * field it cannot mask (OFPBMC_BAD_MASK). The message printers (print.ts) print it as OVS does.
+ */
+export function ovsMatchError(m: Match): string | undefined {
+  for (const f of m) {
+    if (f.field === 'opaque' || f.mask === undefined) continue;
+    const row = ROWS.get(f.field as OxmFieldName);
+    if (row && !row.maskable) return 'OFPBMC_BAD_MASK';
+  }
+}
+
 /** The basic fields of a match by name (the last of a name, as a switch would refuse a duplicate anyway). */
 function fieldsOf(m: Match): Map<string, OxmBasic> {
   const out = new Map<string, OxmBasic>();
@@ -1084,8 +1096,8 @@ export function formatFlowMod(fm: Omit<FlowMod, 'type' | 'xid'>): string {
   return `${s}actions=${formatInstructions(fm.instructions)}`;
 }
 
-/** ovs-ofctl's durations: whole seconds, or milliseconds when exact, else as many decimals as needed. */
-function formatDuration(sec: number, nsec: number): string {
+/** ovs-ofctl's durations (ofp_print_duration): whole seconds, or milliseconds when exact, else as many decimals as needed. */
+export function formatDuration(sec: number, nsec: number): string {
   if (!nsec) return `${sec}s`;
   if (nsec % 1_000_000 === 0) return `${sec}.${String(nsec / 1_000_000).padStart(3, '0')}s`;
   return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
