@@ -18,6 +18,7 @@ declare -A PEERS=(
   [netsniff-ng]=/usr/sbin/trafgen
   [ethtool]=/usr/sbin/ethtool
   [mininet]=/usr/bin/mn
+  [etcd-server]=/usr/bin/etcd
 )
 
 wanted=("$@")

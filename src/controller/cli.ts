@@ -12,10 +12,12 @@ import { Controller } from './controller.ts';
 import { controllerMetrics } from './metrics.ts';
 
 const USAGE = `usage: tsof-controller [--port N] [--host ADDR] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
-                      [--log-level LEVEL] [--json] [--metrics HOST:PORT] APP.ts...
+                      [--log-level LEVEL] [--json] [--metrics HOST:PORT]
+                      [--cluster etcd://HOST:PORT[,...] --node-id ID [--lease-ttl S]] APP.ts...
 
 Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the controller
-(and, second, { metrics }: the prom-client Registry --metrics serves, for the app's own metrics).
+(and, second, { metrics, cluster }: the prom-client Registry --metrics serves, for the app's own
+metrics, and with --cluster the Cluster: mastership events and the shared store).
   -p, --port N          TCP port to listen on (default 6653)
       --host ADDR       address to listen on (default: all)
       --tls-cert FILE   listen with TLS: the controller's certificate (PEM)...
@@ -25,6 +27,10 @@ Runs OpenFlow 1.3 apps: each APP.ts default-exports a function that receives the
       --json            log JSON lines (pino) instead of text
       --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics (switches, packet-ins,
                         and what apps register; PORT alone: 127.0.0.1)
+      --cluster URLS    join a cluster of instances over these etcd endpoints (comma-separated):
+                        one master per switch, elected in etcd (docs/cluster.md)
+      --node-id ID      this instance's name in the cluster (needed with --cluster)
+      --lease-ttl S     seconds a dead instance keeps its switches (default 2)
   -h, --help            show this help`;
 
 function options(argv: string[]) {
@@ -34,6 +40,9 @@ function options(argv: string[]) {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
+    cluster: { type: 'string' },
+    'node-id': { type: 'string' },
+    'lease-ttl': { type: 'string' },
   });
   const port = values.port ?? '6653';
   if (!/^\d+$/.test(port) || +port > 65535) throw new UsageError(`--port must be a TCP port number (0-65535), got "${port}"`);
@@ -42,7 +51,21 @@ function options(argv: string[]) {
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (ca !== undefined && cert === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   const tls = cert === undefined ? undefined : { cert, key: key!, ca };
-  return { port: +port, host: values.host, tls, level, json, metrics, help, apps: positionals };
+  return { port: +port, host: values.host, tls, level, json, metrics, help, apps: positionals, cluster: clusterOptions(values) };
+}
+
+function clusterOptions(values: { cluster?: string; 'node-id'?: string; 'lease-ttl'?: string }) {
+  const { cluster, 'node-id': nodeId, 'lease-ttl': ttl } = values;
+  if (cluster === undefined) {
+    if (nodeId !== undefined || ttl !== undefined) throw new UsageError('--node-id and --lease-ttl need --cluster');
+    return undefined;
+  }
+  const endpoints = cluster.split(',').map((e) => e.trim());
+  const bad = endpoints.find((e) => !/^(etcd|https?):\/\/[^/\s]+:\d+\/?$/.test(e));
+  if (bad !== undefined) throw new UsageError(`--cluster takes etcd://HOST:PORT endpoints separated by commas, got "${bad}"`);
+  if (!nodeId) throw new UsageError('--cluster needs --node-id');
+  if (ttl !== undefined && !/^[1-9]\d*$/.test(ttl)) throw new UsageError(`--lease-ttl must be a whole number of seconds, got "${ttl}"`);
+  return { endpoints, nodeId, leaseTtl: ttl === undefined ? undefined : +ttl };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -72,6 +95,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const controller = new Controller({ port: opts.port, host: opts.host, logger: log, tls });
   const metrics = controllerMetrics(controller);
+  // Made before the apps load, so its 'switch' listener runs first: the role request precedes the apps' messages.
+  // Loaded only with --cluster: the etcd client (gRPC) is the heaviest module tsof has.
+  const cluster = opts.cluster && new (await import('./cluster/index.ts')).Cluster(controller, { ...opts.cluster, logger: log });
   // An app's async listener that rejects is a bug to report, not a reason to drop every switch.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection in an app'));
 
@@ -84,15 +110,16 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if (typeof app !== 'function') {
-      log.fatal({ app: file }, 'an app module must default-export a function (controller, { metrics }) => void');
+      log.fatal({ app: file }, 'an app module must default-export a function (controller, { metrics, cluster }) => void');
       return 1;
     }
-    await app(controller, { metrics });
+    await app(controller, { metrics, cluster });
     log.info({ app: file }, 'app loaded');
   }
 
   let metricsServer: Server | undefined;
   try {
+    await cluster?.start();
     await controller.listen();
     if (opts.metrics) metricsServer = await serveMetrics(metrics, opts.metrics, log);
   } catch (err) {
@@ -103,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
   const signal = await stopSignal();
   log.info({ signal }, 'shutting down');
   metricsServer?.close();
+  await cluster?.close();
   await controller.close();
   return 0;
 }

@@ -19,6 +19,8 @@
 //   counted and logged) and pause while the socket cannot take more writes
 //   (switch-handle.ts); the channel caps the pending requests.
 
+import type { Registry } from 'prom-client';
+import type { Cluster } from './cluster/index.ts';
 import type { Controller } from './controller.ts';
 
 export { Controller, type ControllerEvents, type ControllerOptions } from './controller.ts';
@@ -38,5 +40,14 @@ export {
 } from '../openflow/channel/index.ts';
 export * from '../openflow/codec/index.ts';
 
+/**
+ * What tsof-controller hands an app besides the controller: the Prometheus registry --metrics serves, for the
+ * app's own metrics, and with --cluster the Cluster ('tsof/cluster': mastership events, the shared store).
+ */
+export interface AppContext {
+  metrics: Registry;
+  cluster?: Cluster;
+}
+
 /** An app module's default export: it subscribes to the controller's events (and may await setup). */
-export type App = (controller: Controller) => void | Promise<void>;
+export type App = (controller: Controller, context: AppContext) => void | Promise<void>;

@@ -34,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import learningSwitch from '../../examples/learning-switch.ts';
 import { Controller, ERR, flowMod, OpenFlowError, type MessageOf, type SwitchHandle } from '../../src/controller/index.ts';
 import { Daemon, eventually, freePort, sleep } from '../support/daemon.ts';
+import { addHost, inNs, ping, removeHost, type Host } from '../support/hosts.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (path: string) => join(ROOT, path);
@@ -43,13 +44,6 @@ const sh = async (cmd: string, ...args: string[]) => (await run(cmd, args, { enc
 /** The switch's flows as ovs-ofctl dump-flows prints them, with or without the counters. */
 type Flows = (stats?: boolean) => Promise<string[]>;
 
-interface Host {
-  n: number;
-  ns: string;
-  veth: string;
-  ip: string;
-  mac: string;
-}
 
 describe('tsof-switch driven by real controllers, three hosts in network namespaces', () => {
   const id = randomBytes(2).toString('hex');
@@ -63,7 +57,6 @@ describe('tsof-switch driven by real controllers, three hosts in network namespa
   const [h1, h2, h3] = hosts;
   const dir = mkdtempSync(join(tmpdir(), 'tsof-switch-controllers-'));
   const daemons: Daemon[] = [];
-  const inNs = (h: Host, ...cmd: string[]) => sh('ip', 'netns', 'exec', h.ns, ...cmd);
   /** What the run measured, printed at the end. */
   const results: Record<string, unknown> = {};
   let switchCount = 0;
@@ -102,18 +95,6 @@ describe('tsof-switch driven by real controllers, three hosts in network namespa
   /** Waits for the switch's connection to each of these controller ports. */
   const connectedTo = (sw: Daemon, ports: number[]) =>
     Promise.all(ports.map((p) => sw.waitLog('OpenFlow connection up', (r) => r.controller === `tcp:127.0.0.1:${p}`)));
-
-  async function ping(from: Host, to: Host, ...opts: string[]): Promise<{ sent: number; received: number }> {
-    let out: string;
-    try {
-      out = await inNs(from, 'ping', '-n', '-q', ...opts, to.ip);
-    } catch (e) {
-      out = (e as { stdout?: string }).stdout ?? String(e); // ping exits 1 when replies are missing
-    }
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-    if (!m) throw new Error(`ping ${from.ip} -> ${to.ip}: ${out}`);
-    return { sent: +m[1], received: +m[2] };
-  }
 
   /** Every host pings every other (3 each, 0.1 s apart); "hA->hB": "received/sent". */
   async function pingAll(among = hosts): Promise<Record<string, string>> {
@@ -162,25 +143,12 @@ describe('tsof-switch driven by real controllers, three hosts in network namespa
     execFileSync('bash', [at('scripts/install-peers.sh'), 'iproute2', 'iputils-ping', 'iperf3', 'openvswitch-common', 'python3-os-ken', 'openvswitch-testcontroller'], {
       stdio: 'inherit',
     });
-    for (const h of hosts) {
-      await sh('ip', 'netns', 'add', h.ns);
-      await sh('ip', 'link', 'add', h.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns);
-      await sh('sysctl', '-qw', `net.ipv6.conf.${h.veth}.disable_ipv6=1`);
-      await sh('ip', 'link', 'set', h.veth, 'up');
-      await inNs(h, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
-      await sh('ip', '-n', h.ns, 'link', 'set', 'eth0', 'address', h.mac);
-      await sh('ip', '-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', 'eth0');
-      await sh('ip', '-n', h.ns, 'link', 'set', 'eth0', 'up');
-      await sh('ip', '-n', h.ns, 'link', 'set', 'lo', 'up');
-    }
+    for (const h of hosts) await addHost(h);
   });
 
   afterAll(async () => {
     await Promise.all(daemons.map((d) => d.stop()));
-    for (const h of hosts) {
-      await sh('ip', 'netns', 'del', h.ns).catch(() => undefined);
-      await sh('ip', 'link', 'del', h.veth).catch(() => undefined);
-    }
+    for (const h of hosts) await removeHost(h);
     rmSync(dir, { recursive: true, force: true });
     console.log(`switch-controllers results:\n${JSON.stringify(results, null, 2)}`);
   });

@@ -177,7 +177,7 @@ flowMod({ priority: 'high' });
         '-e',
         `import * as sdk from 'tsof';
 import * as codec from 'tsof/openflow';
-for (const e of ['tsof/channel', 'tsof/packet', 'tsof/switch', 'tsof/datapath']) await import(e);
+for (const e of ['tsof/channel', 'tsof/packet', 'tsof/switch', 'tsof/datapath', 'tsof/cluster']) await import(e);
 console.log(typeof sdk.Controller, typeof sdk.flowMod, codec.encodeMessage === sdk.encodeMessage);`,
       );
       expect(out.trim()).toBe('function function true');
