@@ -7,9 +7,11 @@ Each switch is one tsof-switch process (bin/tsof-switch.js, run with node) in
 the root namespace, as Mininet runs Open vSwitch: its ports are the
 interfaces Mininet made for it, with the names and OpenFlow port numbers
 Mininet gave them, its datapath id is Mininet's (s3 -> 3 unless told), it
-connects to every controller of the network, and it opens a passive listener
-(Mininet's --listenport, or a free port) for dpctl, which runs tsof-ofctl
-(bin/tsof-ofctl.js) -O OpenFlow13 against it. Its control socket and its log
+connects to every controller of the network, it is a bridge named as the
+switch (`--name`: tools reach it as `tsof-ofctl CMD s1`, through
+/run/tsof/s1.mgmt; dpctl runs tsof-ofctl (bin/tsof-ofctl.js) -O OpenFlow13
+so), and it opens a passive listener (Mininet's --listenport, or a free port)
+for tools that take tcp: only. Its control socket and its log
 (JSON lines) are RUNDIR/NAME.ctl and RUNDIR/NAME.log, RUNDIR /run/tsof/mininet
 unless given; the log stays there after the switch stops.
 
@@ -132,6 +134,7 @@ class TsofSwitch(Switch):
         args = [findNode(), SWITCH_JS,
                 '--dpid', '0x' + self.dpid,
                 '--fail-mode', self.failMode,
+                '--name', self.name,
                 '--listen', 'ptcp:%d:127.0.0.1' % self.listenPort,
                 '--ctl', self.ctlPath,
                 '--log-level', self.logLevel, '--json']
@@ -225,6 +228,8 @@ class TsofSwitch(Switch):
         "Is the switch connected to at least one of its controllers?"
         for record in self.logRecords():
             target = record.get('controller')
+            if target is None:
+                continue  # a tool's connection (dpctl), not a controller's
             if record.get('msg') == 'OpenFlow connection up':
                 self._up.add(target)
             elif record.get('msg') == 'OpenFlow connection closed':
@@ -233,15 +238,14 @@ class TsofSwitch(Switch):
         return running and (bool(self._up) or self.failMode == 'standalone')
 
     def dpctl(self, *args):
-        "Run tsof-ofctl -O OpenFlow13 against the switch's passive listener."
+        "Run tsof-ofctl -O OpenFlow13 against the switch, by its bridge name."
         args = [str(arg) for arg in args]
         options = [arg for arg in args if arg.startswith('-')]
         rest = [arg for arg in args if not arg.startswith('-')]
         if not rest:
             return 'dpctl: give a tsof-ofctl command\n'
-        target = 'tcp:127.0.0.1:%d' % self.listenPort
         return self.cmd(shlex.quote(findNode()), shlex.quote(OFCTL_JS),
-                        '-O', 'OpenFlow13', *options, rest[0], target,
+                        '-O', 'OpenFlow13', *options, rest[0], self.name,
                         *[shlex.quote(arg) for arg in rest[1:]])
 
     def intfNamed(self, intf):

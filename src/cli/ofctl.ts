@@ -10,6 +10,8 @@
 // `ofp-print HEX` cuts bytes into messages with the Framer and prints each; a
 // message that does not decode is reported as the OFPT_ERROR a peer would get,
 // with a hex dump marking the offset.
+// `snoop` prints the copies a tsof-switch (--name) sends to NAME.snoop of what it
+// and its controllers say, on a bare socket so that copied echoes print too.
 // The flow, group and meter verbs read ovs-ofctl's syntax with the codec's
 // text.ts and send each change followed by a barrier, as ovs-ofctl does, so the
 // switch's OFPT_ERROR is seen and ends the run.
@@ -25,8 +27,10 @@ import { buffer } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Channel, type Outgoing, type RequestType } from '../openflow/channel/index.ts';
+import { bridgePath, isBridgeName } from '../switch/mgmt.ts';
 import {
   decodeMessage,
+  encodeMessage,
   ERR,
   errorCodeName,
   errorTypeName,
@@ -40,6 +44,7 @@ import {
   hexDump,
   OFP_NO_BUFFER,
   OFP_TCP_PORT,
+  OFP_VERSION,
   OFPFC,
   OFPFF,
   OFPG,
@@ -82,6 +87,9 @@ tsof-switch bridge, its socket /run/tsof/NAME.mgmt):
   monitor TARGET [MISSLEN]    print asynchronous messages as they arrive (to
                               standard error, as ovs-ofctl); MISSLEN sets
                               miss_send_len first, so that packet-ins come
+  snoop TARGET                every message between the switch and its
+                              controllers (to standard error); TARGET a bridge
+                              name (its NAME.snoop socket) or unix:PATH
   queue-stats TARGET [PORT [QUEUE]]
                               queue counters
 
@@ -173,6 +181,7 @@ const COMMANDS: Record<string, Command> = {
   'get-frags': { args: 'TARGET', max: 1, run: switchVerb(getFrags) },
   'set-frags': { args: 'TARGET MODE', max: 2, run: switchVerb(setFrags) },
   monitor: { args: 'TARGET [MISSLEN]', max: 2, run: switchVerb(monitor) },
+  snoop: { args: 'TARGET', max: 1, run: snoop },
   'queue-stats': { args: 'TARGET [PORT [QUEUE]]', max: 3, run: switchVerb(queueStats) },
   'add-flow': { args: 'TARGET FLOW', max: 2, run: flowMods('add', 'flow') },
   'add-flows': { args: 'TARGET FILE', max: 2, run: flowMods('add', 'file') },
@@ -359,13 +368,14 @@ function printMessages(bytes: Uint8Array, verbosity: number): number {
 
 // ---- the switch verbs ----------------------------------------------------------------
 
-/** Where each local tsof-switch bridge listens for tools, as ovs-vswitchd's /var/run/openvswitch/BR.mgmt. */
-const MGMT_DIR = '/run/tsof';
-
 type Endpoint = { path: string } | { host: string; port: number };
 
-/** A target as ovs-ofctl takes it: tcp:HOST[:PORT] (6653 by default), unix:PATH, or a bridge name. */
-function parseTarget(target: string): Endpoint {
+/**
+ * A target as ovs-ofctl takes it: tcp:HOST[:PORT] (6653 by default), unix:PATH, or a bridge
+ * name: a local tsof-switch's /run/tsof/NAME.mgmt (NAME.snoop to snoop), as ovs-vswitchd's
+ * /var/run/openvswitch/BR.mgmt.
+ */
+function parseTarget(target: string, socket: 'mgmt' | 'snoop' = 'mgmt'): Endpoint {
   if (target.startsWith('tcp:')) {
     const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d+))?$/.exec(target.slice(4));
     const port = m?.[2] === undefined ? OFP_TCP_PORT : Number(m[2]);
@@ -373,8 +383,8 @@ function parseTarget(target: string): Endpoint {
     return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
   }
   if (target.startsWith('unix:') && target.length > 5) return { path: target.slice(5) };
-  if (/^[A-Za-z][\w.-]*$/.test(target)) {
-    const path = `${MGMT_DIR}/${target}.mgmt`;
+  if (isBridgeName(target)) {
+    const path = bridgePath(target, socket);
     if (!existsSync(path)) throw new InputError(`${target} is not a bridge or a socket (no ${path})`);
     return { path };
   }
@@ -628,6 +638,38 @@ async function monitor(s: Session, args: string[]): Promise<number> {
   s.ch.on('message', (m) => process.stderr.write(formatMessage(m) + '\n'));
   const reason = await new Promise<string>((resolve) => s.ch.once('close', resolve));
   process.stderr.write(`${PROG}: ${s.target}: ${reason}\n`);
+  return 1;
+}
+
+/**
+ * ovs-ofctl snoop: after the HELLO exchange, the switch sends a copy of every message it
+ * receives from or sends to its controllers; each is printed as it comes, to standard error
+ * as ovs-ofctl prints them, echoes included. A bare socket, not a Channel: a Channel would
+ * answer the copied echo requests and keep them from being printed.
+ */
+async function snoop(args: string[]): Promise<number> {
+  const [target] = args;
+  if (target === undefined) throw new UsageError(`missing TARGET (a bridge name or unix:PATH)`);
+  const ep = parseTarget(target, 'snoop');
+  const socket = 'path' in ep ? connect(ep.path) : connect(ep.port, ep.host);
+  socket.write(encodeMessage({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', bitmaps: [1 << OFP_VERSION] }] }, 1));
+  const framer = new Framer();
+  let hello = false;
+  socket.on('data', (chunk) => {
+    for (const frame of framer.push(chunk)) {
+      if (!frame.ok && frame.fatal) return socket.destroy(new Error(`unframeable input: ${frame.detail}`));
+      const r = decodeMessage(frame.bytes!);
+      // The switch's own HELLO opens the connection; what follows are copies.
+      if (!hello && r.ok && r.msg.type === 'hello') hello = true;
+      else if (r.ok) process.stderr.write(formatMessage(r.msg) + '\n');
+      else process.stderr.write(`${errorCodeName(r.error.type, r.error.code)}: ${r.detail}\n${hexDump(frame.bytes!, r.offset)}\n`);
+    }
+  });
+  const reason = await new Promise<string>((resolve) => {
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(`${socket.readyState === 'opening' ? 'failed to connect' : 'connection failed'} (${ERRNO[e.code ?? ''] ?? e.message})`));
+    socket.once('close', () => resolve('connection closed by the peer'));
+  });
+  process.stderr.write(`${PROG}: ${target}: ${reason}\n`);
   return 1;
 }
 

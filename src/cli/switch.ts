@@ -6,18 +6,21 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { switchMetrics } from '../switch/metrics.ts';
-import { controlRequest, defaultControlPath, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
+import { bridgePath, controlRequest, defaultControlPath, isBridgeName, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
 import { cliLogger, parseDaemonArgs, serveMetrics, stopSignal, UsageError } from './daemon.ts';
 
 const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH add-port IFACE[=PORT]   attach an interface to a running switch
        tsof-switch --ctl PATH del-port IFACE|PORT     detach a port
-       tsof-switch --ctl PATH list-ports
+       tsof-switch --ctl PATH list-ports              (--name NAME or --dpid ID find PATH too)
        tsof-switch --ctl PATH trace IN_PORT HEXFRAME  how the switch would handle this frame from port IN_PORT
                                                 (a number or an interface name), changing nothing
 
 Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --dpid ID               datapath id, hex (0x1, 0000000000000001); default: from the first port's MAC
+  --name NAME             a bridge name: also serve tools on /run/tsof/NAME.mgmt (tsof-ofctl NAME, as
+                          ovs-ofctl BR) and copy the controllers' messages to /run/tsof/NAME.snoop
+                          (tsof-ofctl snoop NAME); the control socket is /run/tsof/NAME.ctl
   --port IFACE[=PORT]     attach a Linux interface as OpenFlow port PORT (default: the next free number);
                           repeat for each port
   --controller TARGET     a controller: connect to it, tcp:HOST[:PORT] or ssl:HOST[:PORT] (port 6653 if not
@@ -30,9 +33,14 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --private-key FILE      for ssl: and pssl: (PEM), with --certificate and --ca-cert:
   --certificate FILE        this switch's certificate
   --ca-cert FILE            the CA that controllers' certificates must be signed by
-  --ctl PATH              control socket (default /run/tsof/tsof-switch-DPID.ctl)
+  --ctl PATH              control socket (default /run/tsof/NAME.ctl, or /run/tsof/tsof-switch-DPID.ctl)
   --inactivity-probe MS   echo a silent controller after MS, drop it after 2*MS (default 5000)
   --max-backoff MS        longest wait between attempts to reach a controller (default 8000)
+  --max-connections N     passive connections (listeners, ptcp: controllers) served at once; more are
+                          refused (default 64)
+  --max-backlog BYTES     bytes unsent to a connection above which its input is left unread until they
+                          drain; a peer that reads nothing is dropped after 2*--inactivity-probe
+                          (default 262144, at least 65536)
   --packet-in-rate N      packet-ins per second per controller (default 0: no limit) ...
   --packet-in-burst N     ... and the burst above it (default: the rate)
   --dp-desc TEXT          the description controllers read (OFPMP_DESC dp_desc)
@@ -81,6 +89,7 @@ function parseTargets(flag: string, texts: string[], kinds: string[]): Target[] 
 function options(argv: string[]) {
   const { values: v, positionals, level, json, metrics, help } = parseDaemonArgs(argv, {
     dpid: { type: 'string' },
+    name: { type: 'string' },
     port: { type: 'string', multiple: true },
     controller: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
@@ -91,6 +100,8 @@ function options(argv: string[]) {
     ctl: { type: 'string' },
     'inactivity-probe': { type: 'string' },
     'max-backoff': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-backlog': { type: 'string' },
     'packet-in-rate': { type: 'string' },
     'packet-in-burst': { type: 'string' },
     'dp-desc': { type: 'string' },
@@ -111,9 +122,17 @@ function options(argv: string[]) {
   if (targets.some((t) => t.kind === 'ssl' || t.kind === 'pssl') && tlsFiles[0] === undefined) {
     throw new UsageError('ssl: and pssl: targets need --private-key, --certificate and --ca-cert');
   }
+  if (v.name !== undefined && !isBridgeName(v.name)) {
+    throw new UsageError(`--name must start with a letter and hold only letters, digits, '_', '.' and '-', got "${v.name}"`);
+  }
   const probe = integer('inactivity-probe', v['inactivity-probe'], 5000);
   if (probe < 100) throw new UsageError(`--inactivity-probe must be at least 100 ms, got ${probe}`);
   const rate = integer('packet-in-rate', v['packet-in-rate'], 0);
+  const maxConnections = integer('max-connections', v['max-connections'], 64);
+  if (maxConnections < 1) throw new UsageError('--max-connections must be at least 1');
+  // Over the socket's 16 KiB high-water mark with room to spare, so that a backlog this big ends in 'drain'.
+  const maxBacklog = integer('max-backlog', v['max-backlog'], 256 * 1024);
+  if (maxBacklog < 65536) throw new UsageError(`--max-backlog must be at least 65536 bytes, got ${maxBacklog}`);
   return {
     help,
     verb: positionals[0],
@@ -123,9 +142,12 @@ function options(argv: string[]) {
     targets,
     failMode: failMode as FailMode,
     tls: tlsFiles[0] === undefined ? undefined : { key: tlsFiles[0], cert: tlsFiles[1]!, ca: tlsFiles[2]! },
-    ctl: v.ctl,
+    name: v.name,
+    ctl: v.ctl ?? (v.name === undefined ? undefined : bridgePath(v.name, 'ctl')),
     probe,
     maxBackoff: integer('max-backoff', v['max-backoff'], 8000),
+    maxConnections,
+    maxBacklog,
     rate,
     burst: integer('packet-in-burst', v['packet-in-burst'], rate),
     dpDesc: v['dp-desc'],
@@ -142,7 +164,7 @@ function dpidFromPort(ifname: string): bigint {
 }
 
 async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
-  if (!opts.ctl && opts.dpid === undefined) throw new UsageError(`${opts.verb} needs --ctl PATH or --dpid ID to find the switch`);
+  if (!opts.ctl && opts.dpid === undefined) throw new UsageError(`${opts.verb} needs --ctl PATH, --name NAME or --dpid ID to find the switch`);
   const path = opts.ctl ?? defaultControlPath(opts.dpid!);
   const [arg] = opts.verbArgs;
   let reply;
@@ -203,9 +225,12 @@ export async function main(argv: string[]): Promise<number> {
       failMode: opts.failMode,
       log,
       controlPath: opts.ctl ?? defaultControlPath(dpid),
+      name: opts.name,
       dpDesc: opts.dpDesc,
       inactivityProbe: opts.probe,
       maxBackoff: opts.maxBackoff,
+      maxConnections: opts.maxConnections,
+      maxBacklog: opts.maxBacklog,
       packetInRate: opts.rate,
       packetInBurst: opts.burst,
     });

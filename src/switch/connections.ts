@@ -13,6 +13,9 @@
 //   (the switch's own certificate is presented to the peer); a peer that
 //   fails is refused and logged, never served.
 // - At most maxConnections passive connections at once; more are refused.
+// - Each connection refused or closed is logged once, with the reason (and
+//   how many malformed messages it sent): never a line per message or byte.
+//   What one connection may hold is bounded by its channel (channel.ts).
 
 import { connect as tcpConnect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
@@ -131,22 +134,28 @@ export class ConnectionManager {
     await Promise.all(this.servers.map((s) => new Promise<void>((done) => s.close(() => done()))));
   }
 
+  /**
+   * Serves a socket that came to a passive target, this manager's listeners' or one opened elsewhere (a
+   * bridge's NAME.mgmt Unix socket, mgmt.ts): counted against maxConnections, closed by stop().
+   */
+  accept(socket: Socket, t: Target, log: Logger): void {
+    if (this.passive >= this.opts.maxConnections) {
+      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max: this.opts.maxConnections }, 'too many connections: refused');
+      socket.destroy();
+      return;
+    }
+    this.passive++;
+    socket.once('close', () => this.passive--);
+    this.serve(socket, t, log);
+  }
+
   private listen(t: Extract<Target, { kind: 'ptcp' | 'pssl' }>): Promise<void> {
     const log = this.opts.log.child({ listen: formatTarget(t) });
-    const accept = (socket: Socket) => {
-      if (this.passive >= this.opts.maxConnections) {
-        log.warn({ remote: socket.remoteAddress, max: this.opts.maxConnections }, 'too many connections: refused');
-        socket.destroy();
-        return;
-      }
-      this.passive++;
-      socket.once('close', () => this.passive--);
-      this.serve(socket, t, log);
-    };
+    const accept = (socket: Socket) => this.accept(socket, t, log);
     const tls = this.opts.tls;
     const server =
       t.kind === 'pssl' ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, accept) : createServer(accept);
-    server.on('tlsClientError', (err, socket) => log.warn({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed: refused'));
+    server.on('tlsClientError', (err, socket) => log.warn({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake failed: refused'));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(t.port, t.host, () => {
@@ -204,7 +213,7 @@ export class ConnectionManager {
     });
     ch.once('close', (reason) => {
       this.channels.delete(ch);
-      log.info({ remote: ch.remote, reason }, 'OpenFlow connection closed');
+      log.info({ remote: ch.remote, reason, ...(ch.stats.malformed ? { malformed: ch.stats.malformed } : {}) }, 'OpenFlow connection closed');
     });
     return ch;
   }

@@ -7,10 +7,9 @@
 // {"ok":false,"error":"..."}. Only root can reach it (mode 0600, the switch
 // runs as root).
 
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { createConnection, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { UnixListener } from './unix-socket.ts';
 
 export interface ControlTarget {
   addPort(ifname: string, port?: number): number;
@@ -39,16 +38,10 @@ export function defaultControlPath(dpid: bigint): string {
 const MAX_LINE = 160 * 1024;
 
 export class ControlServer {
-  private constructor(
-    private readonly server: Server,
-    private readonly path: string,
-  ) {}
+  private constructor(private readonly listener: UnixListener) {}
 
   static async listen(path: string, target: ControlTarget, log: Logger): Promise<ControlServer> {
-    mkdirSync(dirname(path), { recursive: true });
-    if (await answers(path)) throw new Error(`${path}: another tsof-switch is running there (give --ctl another path)`);
-    rmSync(path, { force: true }); // a socket left by a switch that was killed
-    const server = createServer((socket) => {
+    const serve = (socket: Socket) => {
       let buffered = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => {
@@ -67,35 +60,13 @@ export class ControlServer {
         }
       });
       socket.on('error', () => socket.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(path, 0o600);
-    log.info({ path }, 'control socket ready');
-    return new ControlServer(server, path);
+    };
+    return new ControlServer(await UnixListener.listen(path, serve, log, 'give --ctl another path', 'control socket ready'));
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((done) => this.server.close(() => done()));
-    rmSync(this.path, { force: true });
+  close(): Promise<void> {
+    return this.listener.close();
   }
-}
-
-/** Whether something listens on the Unix socket at path. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 function execute(line: string, target: ControlTarget): ControlReply {

@@ -3,7 +3,8 @@
 // agent gives it OpenFlow semantics (agent.ts), the connection manager keeps
 // the controllers and listeners (connections.ts). This file wires them
 // together, adds and removes ports and traces frames while running (the
-// control socket, control.ts; trace.ts), and keeps the fail mode: with no controller connected, a
+// control socket, control.ts; trace.ts), opens a named bridge's NAME.mgmt and
+// NAME.snoop sockets (mgmt.ts), and keeps the fail mode: with no controller connected, a
 // secure switch forwards only by the flows it has; a standalone one also
 // learns like a plain Ethernet switch (OFPP_NORMAL), as Open vSwitch's
 // fail-open mode does.
@@ -11,20 +12,25 @@
 // Invariants:
 // - Layers call downwards only: connections -> channel -> codec; agent ->
 //   datapath provider -> native. Nothing here touches packets.
-// - stop() leaves nothing behind: connections closed, listeners and the
-//   control socket removed, every port detached, the datapath thread ended.
+// - stop() leaves nothing behind: connections closed, listeners, the
+//   control socket and a named bridge's sockets removed, every port detached, the datapath thread ended.
 
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { encodeMessage, OFPFC, OFPG, OFPP, OFP_NO_BUFFER } from '../openflow/codec/index.ts';
 import { NativeDatapath, type Datapath, type PortSpec } from '../datapath/index.ts';
+import type { Channel } from '../openflow/channel/index.ts';
 import { SwitchAgent } from './agent.ts';
 import { ConnectionManager, type Target, type TlsFiles } from './connections.ts';
 import { ControlServer } from './control.ts';
+import { bridgePath, Snoop } from './mgmt.ts';
+import { UnixListener } from './unix-socket.ts';
 import { formatTrace, frameFromHex } from './trace.ts';
 
 export { SwitchAgent, Connection } from './agent.ts';
 export { ConnectionManager, formatTarget, parseTarget, type Target, type TlsFiles } from './connections.ts';
 export { controlRequest, defaultControlPath } from './control.ts';
+export { bridgePath, isBridgeName } from './mgmt.ts';
 export { formatTrace, frameFromHex } from './trace.ts';
 
 export type FailMode = 'secure' | 'standalone';
@@ -40,11 +46,19 @@ export interface SwitchOptions {
   log: Logger;
   /** Unix socket for add-port/del-port while running; none when undefined. */
   controlPath?: string;
+  /**
+   * A bridge name: service connections on /run/tsof/NAME.mgmt (tsof-ofctl NAME, as
+   * ovs-ofctl BR), and copies of the controllers' messages on NAME.snoop.
+   */
+  name?: string;
   dpDesc?: string;
   /** Echo after this much silence, close after twice it (ms); Open vSwitch's inactivity probe. */
   inactivityProbe?: number;
   maxBackoff?: number;
+  /** Passive connections served at once; more are refused (default 64). */
   maxConnections?: number;
+  /** Bytes unsent to a connection above which its input is left unread (ChannelOptions.maxBacklog; default 256 KiB). */
+  maxBacklog?: number;
   packetInRate?: number;
   packetInBurst?: number;
 }
@@ -58,6 +72,8 @@ export class TsofSwitch {
   private readonly dp: Datapath;
   private readonly log: Logger;
   private control: ControlServer | undefined;
+  private readonly local: UnixListener[] = [];
+  private readonly snoop: Snoop | undefined;
   private failOpen = false;
 
   constructor(private readonly opts: SwitchOptions) {
@@ -72,27 +88,45 @@ export class TsofSwitch {
       packetInBurst: opts.packetInBurst,
     });
     const probe = opts.inactivityProbe ?? 5000;
+    const channel = { echoInterval: probe, echoTimeout: 2 * probe, requestTimeout: probe, maxPendingRequests: 64, maxBacklog: opts.maxBacklog ?? 256 * 1024 };
     this.connections = new ConnectionManager(
       {
         targets: opts.targets,
         tls: opts.tls,
-        channel: { echoInterval: probe, echoTimeout: 2 * probe, requestTimeout: probe, maxPendingRequests: 64 },
+        channel,
         maxBackoff: opts.maxBackoff ?? 8000,
         maxConnections: opts.maxConnections ?? 64,
         log: opts.log,
       },
-      (channel, target) => {
-        this.agent.attach(channel, 'service' in target && target.service === true);
-        this.updateFailMode();
-        channel.once('close', () => this.updateFailMode());
-      },
+      (ch, target) => this.opened(ch, 'service' in target && target.service === true),
     );
+    // A snooper is never probed (ovs-ofctl snoop does not answer echoes) and has nothing to say.
+    const quiet = { ...channel, echoInterval: 2 ** 31 - 1, echoTimeout: 2 ** 31 - 1, name: 'tsof-switch' };
+    if (opts.name) this.snoop = new Snoop(quiet, opts.log.child({ snoop: bridgePath(opts.name, 'snoop') }));
   }
+
+  /** A connection whose HELLO exchange succeeded, from a controller or a service listener. */
+  private opened(channel: Channel, service: boolean): void {
+    this.agent.attach(channel, service);
+    if (!service) this.snoop?.watch(channel);
+    this.updateFailMode();
+    channel.once('close', () => this.updateFailMode());
+  }
+
+  /** A connection to NAME.mgmt: a service connection, as those that come to a --listen ptcp: target. */
+  private readonly acceptMgmt = (socket: Socket): void => {
+    const path = bridgePath(this.opts.name!, 'mgmt');
+    this.connections.accept(socket, { kind: 'ptcp', host: undefined, port: 0, service: true }, this.log.child({ listen: path }));
+  };
 
   async start(): Promise<void> {
     try {
       // The control socket first: it finds out whether this switch is running already.
       if (this.opts.controlPath) this.control = await ControlServer.listen(this.opts.controlPath, this, this.log);
+      if (this.opts.name) {
+        this.local.push(await UnixListener.listen(bridgePath(this.opts.name, 'mgmt'), this.acceptMgmt, this.log, 'give it another --name', 'listening for OpenFlow connections'));
+        this.local.push(await UnixListener.listen(bridgePath(this.opts.name, 'snoop'), this.snoop!.accept, this.log, 'give it another --name', 'listening for snoopers'));
+      }
       for (const p of this.opts.ports) this.addPort(p.ifname, p.port);
       this.updateFailMode();
       await this.connections.start();
@@ -132,6 +166,8 @@ export class TsofSwitch {
 
   async stop(): Promise<void> {
     await this.control?.close();
+    this.snoop?.close();
+    await Promise.all(this.local.splice(0).map((l) => l.close()));
     await this.connections.stop();
     this.agent.close();
     for (const p of this.agent.ports()) this.agent.removePort(p.port);

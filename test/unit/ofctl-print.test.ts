@@ -33,6 +33,8 @@ import { generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 /** The message types whose text is ovs-ofctl's (print.ts's PRINTERS). */
 const COVERED: MessageType[] = [
   'error',
+  'echo_request',
+  'echo_reply',
   'features_request',
   'features_reply',
   'get_config_request',

@@ -37,7 +37,8 @@ describe('tsof-switch flags', () => {
     [['--dpid', '1', '--metrics', '127.0.0.1:70000'], '--metrics takes HOST:PORT or PORT'],
     [['--dpid', '1', '--bogus'], "Unknown option '--bogus'"],
     [['frobnicate'], 'unknown command "frobnicate"'],
-    [['add-port', 'x'], 'add-port needs --ctl PATH or --dpid ID'],
+    [['add-port', 'x'], 'add-port needs --ctl PATH, --name NAME or --dpid ID'],
+    [['--dpid', '1', '--name', 'br/0'], '--name must start with a letter'],
     [[], 'give --dpid, or a --port to take the datapath id from'],
   ])('%j', async (args, message) => {
     const r = await cli(...args);

@@ -20,6 +20,14 @@
 //   malformed reply). At most maxPendingRequests wait.
 // - Messages are written in the order they were sent; what was sent before
 //   close() still leaves.
+// - What a connection holds is bounded: the framer one message (64 KiB), the
+//   input one chunk, the output maxBacklog bytes plus the replies to one
+//   message, since input stays unread while more waits to go out (a peer that
+//   does not read is not served). A peer has echoTimeout to say HELLO, and
+//   after it to finish each message: only whole messages count as life, so
+//   one that trickles a message or leaves it unfinished is closed.
+// - A connection logs its first malformed message, the rest at debug level:
+//   never a line per message or per byte.
 
 import type { Socket } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
@@ -30,6 +38,7 @@ import {
   ERR,
   errorName,
   Framer,
+  type Frame,
   MESSAGES,
   OFP_VERSION,
   OFPMPF_MORE,
@@ -87,6 +96,16 @@ export interface ChannelOptions {
    * watches them for OFPT_ERROR); nextXid() skips them as it skips pending requests.
    */
   reserved?: (xid: number) => boolean;
+  /**
+   * Bytes waiting to go to the peer (in the socket and the outbox) above which
+   * its input is left unread until they drain, as Open vSwitch stops serving
+   * a connection with too many replies unread: an echo flood or requests
+   * whose replies are never read cost this much and no more, and the peer,
+   * whose messages are not read meanwhile, is closed by the echo timeout.
+   * No limit when undefined (a controller always reads its switches).
+   * At least the socket's high-water mark (16 KiB), so that 'drain' follows.
+   */
+  maxBacklog?: number;
 }
 
 export interface ChannelEvents {
@@ -125,10 +144,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly remote: string;
   state: 'hello' | 'open' | 'closed' = 'hello';
   readonly stats = { malformed: 0 };
+  /** Input is left unread: more than maxBacklog bytes wait to go to the peer. */
+  paused = false;
   /** The socket's write buffer is over its high-water mark: hold back what can wait. */
   congested = false;
+  /**
+   * Sees every whole message received (once framed) and sent (as queued), while set: the
+   * switch copies a controller's connection to its snoopers (src/switch/mgmt.ts).
+   */
+  tap: ((bytes: Uint8Array) => void) | undefined;
 
   private readonly framer = new Framer();
+  /** Frames of the last chunk not yet handled, while paused; the socket is paused too, so no more come. */
+  private held: Frame[] = [];
   private readonly pending = new Map<number, Pending>();
   private lastXid = 0;
   private lastRx = Date.now();
@@ -152,6 +180,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => {
       this.congested = false;
+      if (this.paused) this.unpause();
       this.emit('drain');
     });
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
@@ -177,6 +206,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Sends a message already encoded (its xid in place). */
   sendBytes(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
+    this.tap?.(bytes);
     this.outbox.append(bytes);
     if (this.outbox.size >= FLUSH_AT) this.flush();
     else if (!this.flushScheduled) {
@@ -250,36 +280,82 @@ export class Channel extends EventEmitter<ChannelEvents> {
     clearInterval(this.liveness);
     // What was sent before closing (an OFPT_ERROR, say) still goes out.
     this.flush();
-    this.socket.destroySoon();
+    // A peer that does not read would hold the socket, its buffer and a connection slot for good: it gets the echo timeout.
+    if (this.paused) this.socket.destroy();
+    else {
+      this.socket.destroySoon();
+      if (!this.socket.destroyed) setTimeout(() => this.socket.destroy(), this.opts.echoTimeout).unref();
+    }
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new RequestError('disconnected', p.request, `connection closed: ${reason}`));
     }
     this.pending.clear();
+    this.held = [];
     this.emit('close', reason);
   }
 
   // ---- input ------------------------------------------------------------------------
 
+  /** Bytes sent and not yet taken by the kernel. */
+  get backlog(): number {
+    return this.socket.writableLength + this.outbox.size;
+  }
+
   private onData(chunk: Uint8Array): void {
-    this.lastRx = Date.now();
-    for (const frame of this.framer.push(chunk)) {
+    const frames = this.framer.push(chunk);
+    if (this.held.length) this.held.push(...frames);
+    else this.handle(frames, 0);
+  }
+
+  /** Handles frames from i on; stops, holding the rest, while the backlog is over its limit. */
+  private handle(frames: Frame[], i: number): void {
+    const max = this.opts.maxBacklog;
+    for (; i < frames.length; i++) {
       if (this.state === 'closed') return;
-      if (!frame.ok) {
-        this.malformed(frame.bytes ?? NO_BYTES, frame.error, frame.detail);
-        if (frame.fatal) this.close(`unframeable input: ${frame.detail}`);
-        continue;
+      // The outbox is written first: the kernel may take it all.
+      if (max !== undefined && this.backlog > max && (this.flush(), this.backlog > max)) {
+        this.held = frames.slice(i);
+        this.pause();
+        return;
       }
-      const bytes = frame.bytes;
-      if (this.opts.admit && this.state === 'open' && !this.opts.admit(bytes)) continue;
-      if (this.state === 'open' && this.opts.undecoded?.has(bytes[1])) {
-        this.emit('frame', bytes[1], new DataView(bytes.buffer, bytes.byteOffset).getUint32(4), bytes);
-        continue;
-      }
-      const r = decodeMessage(bytes);
-      if (r.ok) this.receive(r.msg, bytes);
-      else this.malformed(bytes, r.error, r.detail, r.xid);
+      this.handleFrame(frames[i]);
     }
+    this.held = [];
+  }
+
+  private handleFrame(frame: Frame): void {
+    // A whole message is a sign of life once HELLO is done; before it, only HELLO is (onHello).
+    if (this.state === 'open') this.lastRx = Date.now();
+    if (!frame.ok) {
+      this.malformed(frame.bytes ?? NO_BYTES, frame.error, frame.detail);
+      if (frame.fatal) this.close(`unframeable input: ${frame.detail}`);
+      return;
+    }
+    const bytes = frame.bytes;
+    this.tap?.(bytes);
+    if (this.opts.admit && this.state === 'open' && !this.opts.admit(bytes)) return;
+    if (this.state === 'open' && this.opts.undecoded?.has(bytes[1])) {
+      this.emit('frame', bytes[1], new DataView(bytes.buffer, bytes.byteOffset).getUint32(4), bytes);
+      return;
+    }
+    const r = decodeMessage(bytes);
+    if (r.ok) this.receive(r.msg, bytes);
+    else this.malformed(bytes, r.error, r.detail, r.xid);
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    // Over maxBacklog, hence over the high-water mark: the socket says 'drain' once the peer has read it all.
+    this.socket.pause();
+    this.log.debug({ backlog: this.backlog }, 'the peer is not reading: its input waits');
+  }
+
+  private unpause(): void {
+    this.paused = false;
+    this.handle(this.held, 0);
+    if (!this.paused && this.state !== 'closed') this.socket.resume();
   }
 
   private receive(msg: Message, bytes: Uint8Array): void {
@@ -307,6 +383,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return;
     }
     this.state = 'open';
+    this.lastRx = Date.now();
     this.emit('open');
   }
 
@@ -324,7 +401,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private malformed(bytes: Uint8Array, error: OfErrorCode, detail: string, xid?: number): void {
     this.stats.malformed++;
     const id = xid ?? (bytes.length >= 8 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(4) : 0);
-    this.log.warn({ error: errorName(error), detail, xid: id }, 'malformed message from the peer');
+    const fields = { error: errorName(error), detail, xid: id };
+    if (this.stats.malformed === 1) this.log.warn(fields, 'malformed message from the peer (any more are logged at debug level)');
+    else this.log.debug(fields, 'malformed message from the peer');
     const p = this.pending.get(id);
     if (p) {
       clearTimeout(p.timer);
@@ -334,9 +413,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (bytes[1] !== OFPT.ERROR) this.sendError(id, error, bytes);
   }
 
+  /** Why a connection that went quiet is closed, in one line. */
+  private idleReason(idle: number): string {
+    if (this.state === 'hello') return `no HELLO within ${idle} ms`;
+    if (this.paused) return `the peer does not read: ${this.backlog} bytes wait to go to it, its input unread for ${idle} ms`;
+    if (this.framer.buffered) return `a message unfinished for ${idle} ms (${this.framer.buffered} bytes of it came)`;
+    return `no message for ${idle} ms (echo timeout)`;
+  }
+
   private checkLiveness(): void {
+    if (this.paused && this.backlog <= this.opts.maxBacklog!) this.unpause();
     const idle = Date.now() - this.lastRx;
-    if (idle >= this.opts.echoTimeout) this.close(`no message for ${idle} ms (echo timeout)`);
+    if (idle >= this.opts.echoTimeout) this.close(this.idleReason(idle));
     else if (idle >= this.opts.echoInterval && this.state === 'open') this.send({ type: 'echo_request', data: NO_BYTES });
   }
 }

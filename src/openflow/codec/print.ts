@@ -227,6 +227,11 @@ const switchConfig = (m: MessageOf<'get_config_reply'> | MessageOf<'set_config'>
 };
 
 /** ofputil_flow_stats_request_format: table and out_port when set, then the match (no cookie, no out_group). */
+function echoPayload(m: MessageOf<'echo_request' | 'echo_reply'>, s: { text: string }) {
+  s.text += ` ${m.data.length} bytes of payload\n`;
+  if (m.data.length) s.text += hexDump(m.data) + '\n';
+}
+
 function flowStatsRequest(m: MessageOf<'flow_stats_request' | 'aggregate_stats_request'>, s: { text: string }) {
   const bad = ovsMatchError(m.match);
   if (bad) return bad;
@@ -270,6 +275,10 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
     s.text += ` ${name}\n`;
     s.text += m.errType === 0 ? printable(m.data) : embedded(m.data);
   },
+
+  // ovs-ofctl prints the payload at its monitor's, snoop's and ofp-parse's verbosity (2) as here.
+  echo_request: echoPayload,
+  echo_reply: echoPayload,
 
   features_request: nothing,
   features_reply(m, s) {
