@@ -26,6 +26,7 @@
         "native/port_table.c",
         "native/rcu.c",
         "native/stats.c",
+        "native/timer_wheel.c",
         "native/trace.c",
         "native/walk.c"
       ],

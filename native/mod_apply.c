@@ -11,6 +11,16 @@
  * table has room. Then the change, made at the pending version
  * (pipeline.c): each group and meter named gets a reference, and a frame
  * sees the change whole or not at all.
+ *
+ * Timeouts. A flow with an idle or hard timeout has a timer on the pipeline's
+ * wheel (timer_wheel.h) at its earliest possible end: the hard deadline, or
+ * its last use plus the idle timeout, whichever comes first. Expiry looks only
+ * at timers that come due. An idle timer that comes due on a flow used since
+ * it was armed is armed again from the newer use, the lazy re-scheduling of
+ * Open vSwitch and the kernel's: the datapath only stores `used`, and the
+ * wheel never hears of a packet. A flow removed for any reason leaves the
+ * wheel; a replacing add arms its own timer; a modify changes no timeout
+ * (6.4: its timeouts, like its duration, are left unchanged).
  */
 #include "mod.h"
 #include "pipeline_impl.h"
@@ -168,6 +178,7 @@ static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reaso
 {
 	struct pl_table *t = &pl->tables[f->table_id];
 
+	tsof_wheel_cancel(&pl->timeouts, &f->timer);
 	tsof_cls_remove(&f->rule, pl->pending);
 	table_unlink(t, f);
 	t->touched = true;
@@ -179,23 +190,59 @@ static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reaso
 	pl->removed = f;
 }
 
+/* The earliest f can end: its hard deadline or its idle one from its last
+ * use, whichever is sooner. */
+static uint64_t flow_deadline(const struct tsof_flow *f)
+{
+	uint64_t hard = f->hard_timeout ? f->created + f->hard_timeout * NS_PER_SEC : UINT64_MAX;
+	uint64_t idle = f->idle_timeout ? pl_read(&f->used) + f->idle_timeout * NS_PER_SEC : UINT64_MAX;
+
+	return hard < idle ? hard : idle;
+}
+
+static void flow_arm(struct tsof_pipeline *pl, struct tsof_flow *f)
+{
+	if (f->hard_timeout || f->idle_timeout)
+		tsof_wheel_arm(&pl->timeouts, &f->timer, flow_deadline(f));
+}
+
+/* Up to PL_EXPIRE_BATCH timers looked at, under the lock: expires what is
+ * due, re-arms what was used since. Adds to *removed; false when the wheel
+ * has nothing more due by now. */
+static bool expire_batch(struct tsof_pipeline *pl, uint64_t now, unsigned *removed)
+{
+	unsigned budget = PL_EXPIRE_BATCH;
+	struct tsof_timer *t;
+
+	pl_lock(pl);
+	while ((t = tsof_wheel_next(&pl->timeouts, now, &budget))) {
+		struct tsof_flow *f = TSOF_CONTAINER_OF(t, struct tsof_flow, timer);
+		int reason;
+		if (f->hard_timeout && pl_since(now, f->created) >= f->hard_timeout * NS_PER_SEC) {
+			reason = TSOF_OFPRR_HARD_TIMEOUT;
+		} else if (f->idle_timeout && pl_since(now, pl_read(&f->used)) >= f->idle_timeout * NS_PER_SEC) {
+			reason = TSOF_OFPRR_IDLE_TIMEOUT;
+		} else {
+			flow_arm(pl, f);  /* used since it was armed */
+			continue;
+		}
+		flow_remove(pl, f, reason, now);
+		++*removed;
+	}
+	pl_unlock(pl);
+	return budget == 0;
+}
+
+/* Everything due goes in this call, so a flow outlives its timeout by no more
+ * than the caller's period; but in batches, each its own hold of the lock
+ * and its own version, so a flow-mod or a stats request waits for one batch
+ * at most, not for a million removals. */
 unsigned tsof_pipeline_expire(struct tsof_pipeline *pl, uint64_t now)
 {
 	unsigned n = 0;
 
-	pl_lock(pl);
-	for (int i = 0; i < TSOF_N_TABLES; i++)
-		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
-			next = f->next;
-			if (f->hard_timeout && pl_since(now, f->created) >= f->hard_timeout * NS_PER_SEC)
-				flow_remove(pl, f, TSOF_OFPRR_HARD_TIMEOUT, now);
-			else if (f->idle_timeout && pl_since(now, pl_read(&f->used)) >= f->idle_timeout * NS_PER_SEC)
-				flow_remove(pl, f, TSOF_OFPRR_IDLE_TIMEOUT, now);
-			else
-				continue;
-			n++;
-		}
-	pl_unlock(pl);
+	while (expire_batch(pl, now, &n))
+		;
 	return n;
 }
 
@@ -252,6 +299,7 @@ static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t
 	if (old)
 		flow_remove(pl, old, -1, now);
 	table_link(t, f);
+	flow_arm(pl, f);
 	insts_count(fm->insts, 1);
 	fm->insts = NULL;
 	t->touched = true;

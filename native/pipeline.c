@@ -166,12 +166,13 @@ struct tsof_pipeline *tsof_pipeline_new(const struct tsof_pipeline_ops *ops)
 	pthread_mutex_init(&pl->lock, NULL);
 	struct pl_ports *ports = calloc(1, sizeof *ports);
 	if (!(pl->rcu = tsof_rcu_create()) || !ports || !(pl->macs = tsof_mac_table_new()) ||
-	    tsof_idmap_init(&pl->groups) || tsof_idmap_init(&pl->meters)) {
+	    tsof_idmap_init(&pl->groups) || tsof_idmap_init(&pl->meters) || tsof_wheel_init(&pl->timeouts)) {
 		free(ports);
 		tsof_mac_table_free(pl->macs);
 		tsof_rcu_destroy(pl->rcu);
 		tsof_idmap_destroy(&pl->groups);
 		tsof_idmap_destroy(&pl->meters);
+		tsof_wheel_destroy(&pl->timeouts);
 		pthread_mutex_destroy(&pl->lock);
 		free(pl);
 		return NULL;
@@ -223,6 +224,7 @@ void tsof_pipeline_free(struct tsof_pipeline *pl)
 	free(atomic_load_explicit(&pl->ports, memory_order_relaxed));
 	tsof_mac_table_free(pl->macs);
 	free(pl->trims);
+	tsof_wheel_destroy(&pl->timeouts);
 	pthread_mutex_destroy(&pl->lock);
 	free(pl);
 }

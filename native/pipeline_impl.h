@@ -9,6 +9,7 @@
  *                 no lock and no look at the tables
  *   mod_apply.c   decoded mods applied under the lock, groups and meters
  *                 resolved (packet-out actions' too); flow expiry
+ *   timer_wheel.c the wheel of the flows' timeouts that expiry walks
  *   stats.c       flow, table, group, meter and thread statistics
  *   port_table.c  the port table the walk forwards by
  *
@@ -26,12 +27,15 @@
 #include "meter.h"
 #include "pipeline.h"
 #include "rcu.h"
+#include "timer_wheel.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #define PL_MAX_THREADS TSOF_RCU_MAX_READERS
 #define NS_PER_SEC 1000000000ull
+/* Timers expiry looks at per hold of the lock (mod_apply.c). */
+#define PL_EXPIRE_BATCH 4096u
 
 #define BAD_INST(code) TSOF_ERR(TSOF_OFPET_BAD_INSTRUCTION, TSOF_OFPBIC_##code)
 #define FLOW_ERR(code) TSOF_ERR(TSOF_OFPET_FLOW_MOD_FAILED, TSOF_OFPFMFC_##code)
@@ -66,6 +70,7 @@ struct tsof_flow {
 	struct tsof_pipeline *pl;
 	struct tsof_flow *prev, *next;       /* the table's list: writer side */
 	struct tsof_flow *gc_next;           /* removed at the pending version */
+	struct tsof_timer timer;             /* on pl->timeouts if it has a timeout */
 	uint8_t *match_wire;
 	uint32_t match_len;
 };
@@ -118,6 +123,7 @@ struct tsof_pipeline {
 	struct tsof_pipeline_ops ops;
 	_Atomic uint32_t config;    /* frag flags << 16 | miss_send_len */
 	unsigned max_flows;
+	struct tsof_wheel timeouts; /* of the flows with an idle or hard timeout */
 	struct pl_ports *_Atomic ports;
 	struct tsof_mac_table *macs;  /* OFPP_NORMAL's; the datapath writes it too */
 	struct tsof_idmap groups, meters;

@@ -27,6 +27,7 @@
 #include "mod.h"
 #include "ofp.h"
 #include "pipeline.h"
+#include "timer_wheel.h"
 #include "trace.h"
 
 #include "harness.h"
@@ -2268,6 +2269,219 @@ static void test_counters_and_timeouts(void)
 	teardown();
 }
 
+/* ---- timeouts at scale: the wheel ---- */
+
+static unsigned active_flows(void)
+{
+	struct tsof_table_stats ts;
+
+	tsof_pipeline_table_stats(pl, 0, &ts);
+	return ts.active;
+}
+
+/* A flow on in_port port (no frame comes from 100 up) with cookie, timeouts
+ * and SEND_FLOW_REM, at now. */
+static int add_timed(uint32_t port, uint64_t cookie, uint16_t idle, uint16_t hard)
+{
+	struct mb m = { .n = 0 }, a = { .n = 0 }, in = { .n = 0 };
+
+	a_out(&a, 2, 0);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, port);
+	return flow_mod((struct fm){ .priority = 5, .cookie = cookie, .idle = idle, .hard = hard,
+				     .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m, &in);
+}
+
+/* The removal of the flow with cookie at the call at time c, checked against
+ * its deadline d: at or after it, and less than the 1 s between calls
+ * after. */
+static void check_removed_once(uint64_t cookie, uint64_t d, uint64_t c, int reason, bool *seen)
+{
+	for (int i = 0; i < n_removed; i++)
+		if (removed[i].cookie == cookie) {
+			CHECK(!*seen);
+			*seen = true;
+			CHECK(c >= d && c < d + NS);
+			CHECK_EQ(removed[i].reason, reason);
+		}
+}
+
+/* Timeouts of several lengths, some longer than a lap of the wheel, flows
+ * added at odd moments, expire() once a second: each flow goes at the first
+ * call at or after its deadline, never before; traffic holds off an idle
+ * timeout and not a hard one. */
+static void test_timeouts_on_time(void)
+{
+	setup();
+	static const struct { uint16_t idle, hard; } to[] = {
+		{ 1, 0 }, { 2, 0 }, { 5, 0 }, { 0, 1 }, { 0, 3 }, { 0, 17 }, { 10, 4 }, { 4, 10 },
+		{ 7, 7 }, { 60, 0 }, { 0, 1100 }, { 1500, 0 }, { 2100, 2050 },
+	};
+	enum { N = sizeof to / sizeof to[0], END = 2200 };
+	uint64_t t0 = now, added[N];
+	bool seen[N + 2] = { false };
+	struct spec sp = spec_of(K_UDP4);
+	uint8_t f[2048];
+	size_t fn = build(&sp, f);
+	struct mb m = { .n = 0 }, a = { .n = 0 }, in = { .n = 0 };
+
+	for (int i = 0; i < N; i++) {
+		now = added[i] = t0 + (uint64_t)i * 370000000ull;  /* 0.37 s apart */
+		CHECK_EQ(add_timed(100 + (uint32_t)i, (uint64_t)i, to[i].idle, to[i].hard), 0);
+	}
+	/* Used now and then: idle 3 s, used at 2.5 and 4.5 s: gone at 7.5 s.
+	 * And idle 2 s, hard 6 s, used every second: gone at 6 s, hard. */
+	now = t0;
+	a_out(&a, 2, 0);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 1);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 5, .cookie = N, .idle = 3, .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m, &in), 0);
+	m.n = 0;
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 3);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 5, .cookie = N + 1, .idle = 2, .hard = 6,
+				       .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m, &in), 0);
+	for (uint64_t k = 1; k <= END; k++) {
+		uint64_t c = t0 + k * NS;
+		now = c - NS / 2;
+		if (k == 3 || k == 5)
+			send_frame(f, fn, 1, 0);
+		send_frame(f, fn, 3, 0);
+		now = c;
+		n_removed = 0;
+		unsigned n = tsof_pipeline_expire(pl, c);
+		CHECK_EQ(n, n_removed);
+		for (int i = 0; i < N; i++) {
+			bool hard = to[i].hard && (!to[i].idle || to[i].hard <= to[i].idle);
+			uint64_t d = added[i] + (hard ? to[i].hard : to[i].idle) * NS;
+			check_removed_once((uint64_t)i, d, c, hard ? TSOF_OFPRR_HARD_TIMEOUT : TSOF_OFPRR_IDLE_TIMEOUT,
+					   &seen[i]);
+		}
+		check_removed_once(N, t0 + 4 * NS + NS / 2 + 3 * NS, c, TSOF_OFPRR_IDLE_TIMEOUT, &seen[N]);
+		check_removed_once(N + 1, t0 + 6 * NS, c, TSOF_OFPRR_HARD_TIMEOUT, &seen[N + 1]);
+	}
+	for (int i = 0; i < N + 2; i++)
+		CHECK(seen[i]);
+	CHECK_EQ(active_flows(), 0);
+	teardown();
+}
+
+/* A deleted flow leaves the wheel (ASan would see a freed timer walked); a
+ * modify keeps the timeouts (6.4), RESET_COUNTS or not; an add that replaces
+ * a flow brings its own; expire() with nothing due, or nothing at all, is
+ * nothing. */
+static void test_timeouts_delete_modify(void)
+{
+	setup();
+	uint64_t t0 = now;
+	struct mb m = { .n = 0 }, a = { .n = 0 }, in = { .n = 0 };
+
+	CHECK_EQ(tsof_pipeline_expire(pl, t0), 0);
+	CHECK_EQ(add_timed(101, 1, 0, 5), 0);
+	CHECK_EQ(add_timed(102, 2, 5, 0), 0);
+	CHECK_EQ(add_timed(103, 3, 0, 10), 0);
+	CHECK_EQ(add_timed(104, 4, 0, 10), 0);
+	CHECK_EQ(add_timed(105, 5, 0, 0), 0);  /* no timeout: never on the wheel */
+	now = t0 + 2 * NS;
+	CHECK_EQ(tsof_pipeline_expire(pl, now), 0);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 1, .cookie_mask = ~0ull }, NULL, NULL), 0);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 2, .cookie_mask = ~0ull }, NULL, NULL), 0);
+	CHECK(n_removed == 2 && removed[0].reason == TSOF_OFPRR_DELETE && removed[1].reason == TSOF_OFPRR_DELETE);
+	for (int i = 0; i < 3; i++) {  /* freed by now */
+		tsof_pipeline_quiesce(th);
+		tsof_pipeline_reclaim(pl);
+	}
+	now = t0 + 5 * NS;
+	a_out(&a, 3, 0);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 103);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_MODIFY_STRICT, .priority = 5, .hard = 2,
+				       .flags = TSOF_OFPFF_RESET_COUNTS }, &m, &in), 0);
+	m.n = 0;
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 104);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 5, .cookie = 44, .hard = 3, .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m, &in), 0);
+	n_removed = 0;
+	for (uint64_t k = 6; k <= 12; k++) {
+		unsigned n = tsof_pipeline_expire(pl, t0 + k * NS);
+		CHECK_EQ(n, k == 8 || k == 10 ? 1 : 0);
+	}
+	CHECK(n_removed == 2 && removed[0].cookie == 44 && removed[0].hard_timeout == 3 &&
+	      removed[0].duration_ns == 3 * NS && removed[1].cookie == 3 && removed[1].hard_timeout == 10);
+	CHECK_EQ(active_flows(), 1);
+	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 100000 * NS), 0);
+	teardown();
+}
+
+/* 200,000 flows, half idle 30 s, half hard 60 s, 2,000 more with no
+ * timeout: each half goes whole in the one call at its second, none before;
+ * the rest stay. */
+static void test_timeouts_many(void)
+{
+	setup();
+	enum { N = 200000 };
+	uint64_t t0 = now;
+
+	CHECK_EQ(tsof_pipeline_expire(pl, t0), 0);  /* as the agent does from the start */
+	tsof_pipeline_begin(pl);
+	for (uint32_t i = 0; i < N + 2000; i++)
+		CHECK_EQ(add_timed(1000 + i, i, i < N / 2 ? 30 : 0, i >= N / 2 && i < N ? 60 : 0), 0);
+	tsof_pipeline_commit(pl);
+	CHECK_EQ(active_flows(), N + 2000);
+	for (uint64_t k = 1; k < 30; k++)
+		CHECK_EQ(tsof_pipeline_expire(pl, t0 + k * NS), 0);
+	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 30 * NS), N / 2);
+	CHECK_EQ(active_flows(), N / 2 + 2000);
+	for (uint64_t k = 31; k < 60; k++)
+		CHECK_EQ(tsof_pipeline_expire(pl, t0 + k * NS), 0);
+	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 60 * NS), N / 2);
+	CHECK_EQ(active_flows(), 2000);
+	teardown();
+}
+
+/* The wheel alone: 200,000 timers spread over 3,000 s (three laps), looked
+ * for once a second. Each comes out at the first call at or after its
+ * deadline, and a call looks at the timers due, those in now's slot and
+ * those a lap or more ahead in the slots it passes: a few hundred, not
+ * 200,000. A small budget only splits a call's work. */
+static void test_wheel_looks_at_what_is_due(void)
+{
+	enum { N = 200000, SECS = 3000 };
+	struct tsof_wheel w;
+	struct tsof_timer *ts = calloc(N, sizeof *ts);
+	uint64_t t0 = 12345 * NS + 678, max_looked = 0, total = 0, out = 0;
+
+	CHECK_EQ(tsof_wheel_init(&w), 0);
+	unsigned b = 1;
+	CHECK(!tsof_wheel_next(&w, t0, &b));  /* the walk starts here */
+	for (unsigned i = 0; i < N; i++)
+		tsof_wheel_arm(&w, &ts[i], t0 + 1 + rnd() % (SECS * NS));
+	tsof_wheel_arm(&w, &ts[0], t0 + 5 * NS);  /* re-armed: moves */
+	for (uint64_t k = 1; k <= SECS; k++) {
+		uint64_t c = t0 + k * NS, looked = 0;
+		for (;;) {
+			unsigned budget = 1000;
+			struct tsof_timer *t;
+			while ((t = tsof_wheel_next(&w, c, &budget))) {
+				CHECK(t->when <= c && t->when > c - NS && !tsof_timer_armed(t));
+				out++;
+			}
+			looked += 1000 - budget;
+			if (budget)
+				break;
+		}
+		total += looked;
+		if (looked > max_looked)
+			max_looked = looked;
+	}
+	CHECK_EQ(out, N);
+	CHECK_EQ(w.n, 0);
+	CHECK(max_looked < 2000);
+	if (!quiet)
+		printf("     at most %llu timers looked at in a call, %.2f per timer\n", (unsigned long long)max_looked,
+		       (double)total / N);
+	tsof_wheel_destroy(&w);
+	free(ts);
+}
+
 static void test_packet_out(void)
 {
 	setup();
@@ -3432,6 +3646,10 @@ int main(int argc, char **argv)
 	run("flow-mod: errors", test_flow_mod_errors);
 	run("mods: errors in wire order, around group and meter lookups", test_mod_error_order);
 	run("flows: counters and timeouts", test_counters_and_timeouts);
+	run("timeouts: on time, several lengths, used flows kept", test_timeouts_on_time);
+	run("timeouts: deleted, modified and replaced flows", test_timeouts_delete_modify);
+	run("timeouts: 200,000 flows expire in one call each", test_timeouts_many);
+	run("timeouts: the wheel looks only at what may be due", test_wheel_looks_at_what_is_due);
 	run("packet-out", test_packet_out);
 	run("normal: learn, unicast, move, same port, group addresses, port rules", test_normal_learning);
 	run("normal: VLANs learn apart, tags unchanged", test_normal_vlans);

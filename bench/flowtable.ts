@@ -1,0 +1,283 @@
+// The flow-table benchmark: tsof-switch (the switch process, no ports) and Open vSwitch 3.1's userspace datapath
+// (a netdev bridge, no ports), each loaded by `ovs-ofctl -O OpenFlow13 add-flows` from the same file, in one run.
+// Open vSwitch runs as an ovsdb-server and ovs-vswitchd of the benchmark's own (in a temporary directory, without
+// ovs-ctl's --mlockall), started fresh like tsof-switch: the system's ovs-vswitchd has every bridge of the machine
+// and its memory locked, so its growth says nothing.
+//
+//
+// - Absorption: N flows (--flows, default 100,000) loaded into an empty table; flows per second is N over the
+//   wall time of add-flows, which ends on its barrier reply. ovs-ofctl parses the file itself in both cases: its
+//   parse time (`ovs-ofctl parse-flows`, the same file) is shown beside, and is part of both times.
+// - Memory: resident memory (VmRSS) of the tsof-switch process, and of ovs-vswitchd, before and after
+//   --memory-flows flows (default 100,000) are loaded, after 2 s to settle.
+// - Expiry: --expire-flows flows (default 100,000) with idle_timeout=--idle (default 10 s), loaded while the flow
+//   count (dump-aggregate) is polled every 250 ms: when the first and the last went, against the moment the first
+//   and the last flow was added, plus the timeout. The longest poll shows whether the switch stalled meanwhile.
+//
+// The flows mix exact and masked matches over several fields (eth_dst, eth_src/mask, ipv4_src, ipv4_dst/mask,
+// tcp_dst, vlan_vid, in_port) in six shapes, each flow unique, at six priorities, in table 0; their actions
+// output to a port that is not there. Absorption runs --rounds times (default 3), the order of the two switches
+// alternating; the tables give each round and the median, the ratio is of medians. The machine has 2 cores,
+// shared with ovs-ofctl: compare rows of one run with each other.
+//
+// Needs root. Installs Open vSwitch when missing (the system's need not run). Removes what it made, also when
+// interrupted.
+// Usage: sudo npx tsx bench/flowtable.ts [--flows 100000] [--memory-flows 100000] [--expire-flows 100000]
+//        [--idle 10] [--rounds 3] [--only absorb|memory|expiry]
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    flows: { type: 'string', default: '100000' },
+    'memory-flows': { type: 'string', default: '100000' },
+    'expire-flows': { type: 'string', default: '100000' },
+    idle: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string' },
+  },
+});
+const num = (name: keyof typeof opt): number => {
+  const v = Number(opt[name]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name}: expected a positive whole number, got ${opt[name]}`);
+  return v;
+};
+const N_ABSORB = num('flows');
+const N_MEMORY = num('memory-flows');
+const N_EXPIRE = num('expire-flows');
+const IDLE = num('idle');
+const ROUNDS = num('rounds');
+const PARTS = ['absorb', 'memory', 'expiry'] as const;
+if (opt.only !== undefined && !(PARTS as readonly string[]).includes(opt.only)) throw new Error(`--only: ${PARTS.join(', ')}, not ${opt.only}`);
+const runs = (part: (typeof PARTS)[number]): boolean => opt.only === undefined || opt.only === part;
+if (N_ABSORB > 1 << 24 || N_MEMORY > 1 << 24 || N_EXPIRE > 1 << 24) throw new Error('at most 16,777,216 flows');
+
+const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 }).trim();
+const quiet = (cmd: string, ...args: string[]): void => {
+  try {
+    sh(cmd, ...args);
+  } catch {
+    // cleanup of something that may not exist
+  }
+};
+
+execFileSync('bash', ['scripts/install-peers.sh', 'openvswitch-switch', 'openvswitch-common'], { stdio: 'inherit' });
+
+const id = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
+const OVS_BR = `tsft${id}ovs`;
+const tmp = mkdtempSync(join(tmpdir(), 'tsof-flowtable-'));
+const TSOF_CTL = join(tmp, 'tsof-switch.ctl');
+const TSOF_PORT = 20000 + (parseInt(id, 16) % 20000);
+let tsofSwitch: ChildProcess | undefined;
+
+const OVS_DIR = join(tmp, 'ovs');
+const OVS_DB = `unix:${join(OVS_DIR, 'db.sock')}`;
+const ovsPid = (daemon: string): number => Number(readFileSync(join(OVS_DIR, `${daemon}.pid`), 'utf8'));
+
+function cleanup(): void {
+  tsofSwitch?.kill('SIGTERM');
+  tsofSwitch = undefined;
+  for (const daemon of ['ovs-vswitchd', 'ovsdb-server'])
+    try {
+      process.kill(ovsPid(daemon), 'SIGTERM');
+    } catch {
+      // not started, or gone
+    }
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+// ---- the flows ------------------------------------------------------------------------
+
+const ip = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+/** A locally administered MAC address: 02, then hi, then n's low 32 bits. */
+const mac = (hi: number, n: number): string =>
+  [2, hi, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+/** The i-th flow: one of six shapes, unique by i within its shape (i < 2^24). */
+function flowLine(i: number, extra: string): string {
+  const u = Math.floor(i / 6);
+  const m = [
+    `priority=100,dl_dst=${mac(0, u)}`,
+    `priority=110,dl_src=${mac(1, u << 8)}/ff:ff:ff:ff:ff:00`,
+    `priority=120,ip,nw_src=${ip(0x0a000000 + u)}`,
+    `priority=130,ip,nw_dst=${ip((0x0b000000 + u * 256) >>> 0)}/24,nw_src=192.168.0.0/16`,
+    `priority=140,tcp,nw_dst=${ip(0x0c000000 + u)},tp_dst=${80 + (u % 1000)}`,
+    `priority=150,in_port=${1 + (u % 8)},dl_vlan=${u % 4096},dl_dst=${mac(3, u << 8)}/ff:ff:ff:ff:ff:00`,
+  ][i % 6]!;
+  return `table=0,${m}${extra},actions=output:${1 + (i % 4)}`;
+}
+
+function flowFile(name: string, n: number, extra = ''): string {
+  const file = join(tmp, name);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(flowLine(i, extra));
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+// ---- the switches ---------------------------------------------------------------------
+
+// Our own Open vSwitch: its database, server and switch daemon in OVS_DIR (OVS_RUNDIR puts the bridge's
+// management socket there too).
+mkdirSync(OVS_DIR);
+process.env.OVS_RUNDIR = OVS_DIR;
+sh('ovsdb-tool', 'create', join(OVS_DIR, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema');
+sh('ovsdb-server', join(OVS_DIR, 'conf.db'), `--remote=p${OVS_DB}`, `--pidfile=${join(OVS_DIR, 'ovsdb-server.pid')}`,
+  `--unixctl=${join(OVS_DIR, 'ovsdb-server.ctl')}`, `--log-file=${join(OVS_DIR, 'ovsdb-server.log')}`, '--detach', '--no-chdir');
+sh('ovs-vsctl', `--db=${OVS_DB}`, '--no-wait', 'init');
+sh('ovs-vswitchd', OVS_DB, `--pidfile=${join(OVS_DIR, 'ovs-vswitchd.pid')}`, `--unixctl=${join(OVS_DIR, 'ovs-vswitchd.ctl')}`,
+  `--log-file=${join(OVS_DIR, 'ovs-vswitchd.log')}`, '--detach', '--no-chdir');
+sh('ovs-vsctl', `--db=${OVS_DB}`, '--timeout=10', 'add-br', OVS_BR, '--', 'set', 'bridge', OVS_BR, 'datapath_type=netdev', 'fail-mode=secure', 'protocols=OpenFlow13');
+
+interface Target {
+  name: string;
+  of: string;
+  pid(): number;
+}
+const tsof: Target = { name: 'tsof-switch', of: `tcp:127.0.0.1:${TSOF_PORT}`, pid: () => tsofSwitch!.pid! };
+const ovs: Target = { name: 'Open vSwitch netdev', of: `unix:${join(OVS_DIR, `${OVS_BR}.mgmt`)}`, pid: () => ovsPid('ovs-vswitchd') };
+const TARGETS = [tsof, ovs];
+
+async function startTsof(): Promise<void> {
+  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--fail-mode', 'secure', '--listen', `ptcp:${TSOF_PORT}:127.0.0.1`, '--ctl', TSOF_CTL, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  tsofSwitch = child;
+  for (let tries = 0; ; tries++) {
+    await sleep(200);
+    if (child.exitCode !== null) throw new Error(`tsof-switch exited with ${child.exitCode}`);
+    try {
+      sh('node', 'bin/tsof-switch.js', '--ctl', TSOF_CTL, 'list-ports');
+      return;
+    } catch (e) {
+      if (tries > 50) throw e;
+    }
+  }
+}
+
+const ofctl = (...args: string[]): string => sh('ovs-ofctl', '-O', 'OpenFlow13', ...args);
+const flowCount = (t: Target): number => Number(/flow_count=(\d+)/.exec(ofctl('dump-aggregate', t.of))?.[1]);
+
+/** Seconds add-flows took to load file (n flows) into an empty table. */
+function load(t: Target, file: string, n: number): number {
+  ofctl('del-flows', t.of);
+  const t0 = performance.now();
+  ofctl('add-flows', t.of, file);
+  const secs = (performance.now() - t0) / 1000;
+  const count = flowCount(t);
+  if (count !== n) throw new Error(`${t.name} has ${count} flows, not ${n}`);
+  return secs;
+}
+
+/** Resident memory of a process, MiB. */
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+// ---- report ---------------------------------------------------------------------------
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+console.log(`flow-table benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
+  `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+await startTsof();
+
+if (runs('memory')) {
+  // First, while both tables are empty and tsof-switch is fresh.
+  const file = flowFile('memory.flows', N_MEMORY);
+  console.log(`\nResident memory (VmRSS), ${fmt(N_MEMORY)} flows loaded\n`);
+  console.log('| switch | empty MiB | loaded MiB | growth MiB | bytes per flow | load s | growth: tsof / this |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const rows: { name: string; before: number; after: number; secs: number }[] = [];
+  for (const t of TARGETS) {
+    ofctl('del-flows', t.of);
+    await sleep(2000);
+    const before = rssMiB(t.pid());
+    const secs = load(t, file, N_MEMORY);
+    await sleep(2000);
+    rows.push({ name: t.name, before, after: rssMiB(t.pid()), secs });
+    ofctl('del-flows', t.of);
+  }
+  const ours = rows[0]!.after - rows[0]!.before;
+  for (const r of rows) {
+    const growth = r.after - r.before;
+    console.log(`| ${r.name} | ${fmt(r.before, 1)} | ${fmt(r.after, 1)} | ${fmt(growth, 1)} | ${fmt((growth * 2 ** 20) / N_MEMORY)} | ${fmt(r.secs, 1)} | ${r === rows[0] ? '' : `${fmt(ours / growth, 2)}x`} |`);
+  }
+}
+
+if (runs('absorb')) {
+  const file = flowFile('absorb.flows', N_ABSORB);
+  const t0 = performance.now();
+  ofctl('parse-flows', file);
+  const parse = (performance.now() - t0) / 1000;
+  const res = new Map<string, number[]>(TARGETS.map((t) => [t.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < TARGETS.length; i++) {
+      const t = TARGETS[(r + i) % TARGETS.length]!;
+      process.stderr.write(`round ${r + 1}: ${t.name}\n`);
+      res.get(t.name)!.push(N_ABSORB / load(t, file, N_ABSORB));
+      ofctl('del-flows', t.of);
+    }
+  }
+  console.log(`\nFlow-mod absorption: ${fmt(N_ABSORB)} flows by ovs-ofctl add-flows, flows per second ` +
+    `(ovs-ofctl parse-flows alone: ${fmt(parse, 2)} s)\n`);
+  console.log(`| switch | ${Array.from({ length: ROUNDS }, (_, r) => `round ${r + 1}`).join(' | ')} | median flows/s | tsof / this |`);
+  console.log(`|---|${'---:|'.repeat(ROUNDS + 2)}`);
+  const ours = median(res.get(tsof.name)!);
+  for (const [name, xs] of res) {
+    const m = median(xs);
+    console.log(`| ${name} | ${xs.map((x) => fmt(x)).join(' | ')} | ${fmt(m)} | ${name === tsof.name ? '' : `${fmt(ours / m, 2)}x`} |`);
+  }
+}
+
+if (runs('expiry')) {
+  const file = flowFile('expire.flows', N_EXPIRE, `,idle_timeout=${IDLE}`);
+  // One at a time: the loads and the polling share the CPUs.
+  console.log(`\nExpiry: ${fmt(N_EXPIRE)} flows with idle_timeout=${IDLE}, flow count polled every 250 ms; ` +
+    '"first gone": seconds from the start of the load to the first poll that saw fewer flows than the one before it; ' +
+    '"all gone": seconds from the end of the load (the last flow added) to the first poll that saw none\n');
+  console.log('| switch | load s | first gone | all gone | all gone, late by | longest poll s |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const t of TARGETS) {
+    ofctl('del-flows', t.of);
+    // Polled while add-flows runs too: with a long load the first flows go before the last come.
+    const start = performance.now();
+    let loaded = NaN;
+    const adding = spawn('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flows', t.of, file], { stdio: 'ignore' });
+    adding.on('exit', (code) => {
+      if (code !== 0) throw new Error(`add-flows into ${t.name} exited with ${code}`);
+      loaded = performance.now();
+    });
+    let first = NaN;
+    let all = NaN;
+    let most = 0;
+    let longest = 0;
+    while (performance.now() - start < (IDLE + 120) * 1000) {
+      const p0 = performance.now();
+      const n = flowCount(t);
+      const p1 = performance.now();
+      longest = Math.max(longest, p1 - p0);
+      most = Math.max(most, n);
+      if (n < most && Number.isNaN(first)) first = p0;
+      if (n === 0 && !Number.isNaN(loaded)) {
+        all = p0;
+        break;
+      }
+      await sleep(Math.max(0, 250 - (p1 - p0)));
+    }
+    if (Number.isNaN(all)) throw new Error(`${t.name}: flows left ${IDLE + 120} s after the load began`);
+    console.log(`| ${t.name} | ${fmt((loaded - start) / 1000, 2)} | ${fmt((first - start) / 1000, 2)} | ${fmt((all - loaded) / 1000, 2)} | ` +
+      `${fmt((all - loaded) / 1000 - IDLE, 2)} | ${fmt(longest / 1000, 2)} |`);
+  }
+}
+// Exit, which cleans up (tsof-switch is stopped with SIGTERM).
+process.exit(0);
