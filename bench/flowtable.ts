@@ -31,6 +31,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { startTsofSwitch } from './tsof-switch.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -145,23 +146,6 @@ const tsof: Target = { name: 'tsof-switch', of: `tcp:127.0.0.1:${TSOF_PORT}`, pi
 const ovs: Target = { name: 'Open vSwitch netdev', of: `unix:${join(OVS_DIR, `${OVS_BR}.mgmt`)}`, pid: () => ovsPid('ovs-vswitchd') };
 const TARGETS = [tsof, ovs];
 
-async function startTsof(): Promise<void> {
-  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--fail-mode', 'secure', '--listen', `ptcp:${TSOF_PORT}:127.0.0.1`, '--ctl', TSOF_CTL, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  tsofSwitch = child;
-  for (let tries = 0; ; tries++) {
-    await sleep(200);
-    if (child.exitCode !== null) throw new Error(`tsof-switch exited with ${child.exitCode}`);
-    try {
-      sh('node', 'bin/tsof-switch.js', '--ctl', TSOF_CTL, 'list-ports');
-      return;
-    } catch (e) {
-      if (tries > 50) throw e;
-    }
-  }
-}
-
 const ofctl = (...args: string[]): string => sh('ovs-ofctl', '-O', 'OpenFlow13', ...args);
 const flowCount = (t: Target): number => Number(/flow_count=(\d+)/.exec(ofctl('dump-aggregate', t.of))?.[1]);
 
@@ -189,7 +173,7 @@ const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maxim
 
 console.log(`flow-table benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
   `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-await startTsof();
+tsofSwitch = await startTsofSwitch(id, TSOF_PORT, TSOF_CTL);
 
 if (runs('memory')) {
   // First, while both tables are empty and tsof-switch is fresh.

@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { flows, ovsLine, SCENARIOS, type Scenario } from './forwarding-flows.ts';
+import { startTsofSwitch, tsofCtl } from './tsof-switch.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -127,14 +128,13 @@ interface Switch {
   detach(): void;
 }
 
-const tsofCtl = (...args: string[]): string => sh('node', 'bin/tsof-switch.js', '--ctl', TSOF_CTL, ...args);
 const tsof: Switch = {
   name: 'tsof-switch',
   attach: () => {
-    for (const n of [1, 2]) tsofCtl('add-port', `${sw(n)}=${n}`);
+    for (const n of [1, 2]) tsofCtl(TSOF_CTL, 'add-port', `${sw(n)}=${n}`);
   },
   detach: () => {
-    for (const n of [1, 2]) tsofCtl('del-port', String(n));
+    for (const n of [1, 2]) tsofCtl(TSOF_CTL, 'del-port', String(n));
   },
 };
 const ovs: Switch = {
@@ -163,24 +163,6 @@ const bridge: Switch = {
     for (const n of [1, 2]) sh('ip', 'link', 'set', sw(n), 'nomaster');
   },
 };
-
-/** tsof-switch without ports, secure, with a listener for ovs-ofctl; ports come and go through its control socket. */
-async function startTsof(): Promise<void> {
-  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--fail-mode', 'secure', '--listen', `ptcp:${TSOF_PORT}:127.0.0.1`, '--ctl', TSOF_CTL, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  tsofSwitch = child;
-  for (let tries = 0; ; tries++) {
-    await sleep(200);
-    if (child.exitCode !== null) throw new Error(`tsof-switch exited with ${child.exitCode}`);
-    try {
-      tsofCtl('list-ports');
-      return;
-    } catch (e) {
-      if (tries > 50) throw e;
-    }
-  }
-}
 
 /** The same table into both switches, each by ovs-ofctl add-flows. */
 function loadFlows(scenario: Scenario): void {
@@ -296,7 +278,7 @@ function table(title: string, unit: string, res: Results, digits: number): void 
 console.log(`forwarding benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
   `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`UDP ${SECS} s per measurement, TCP ${TCP_SECS} s, ${ROUNDS} rounds`);
-await startTsof();
+tsofSwitch = await startTsofSwitch(id, TSOF_PORT, TSOF_CTL);
 
 if (opt.only !== 'tcp') {
   for (const scenario of SCENARIOS) {
