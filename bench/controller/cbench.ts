@@ -19,6 +19,14 @@
 // counted lost and its slot freed; an answer that comes later still counts, as
 // late. Counting starts after the warm-up.
 //
+// Several controllers (`ports`, for a cluster of instances): every switch
+// connects to each, keeps each connection's role as a switch does (spec
+// 6.3.7: one MASTER, a MASTER request demotes the old one, an older
+// generation id is refused as stale) and sends packet-ins only on connections
+// that are not SLAVE. The run starts once every switch has one master and
+// only slaves besides it; the result counts how many switches each controller
+// masters and the answers each one gave.
+//
 // Run: npx tsx bench/controller/cbench.ts --port 6653 [--mode both] (see USAGE)
 
 import { connect, type Socket } from 'node:net';
@@ -43,6 +51,7 @@ import {
   parseEthernet,
   type Action,
   type Message,
+  type MessageOf,
   type Outgoing,
   type Port,
 } from '../../src/controller/index.ts';
@@ -52,6 +61,8 @@ export type Mode = 'throughput' | 'latency';
 export interface BenchOptions {
   host: string;
   port: number;
+  /** Every switch connects to each of these controller ports (default: `port` alone). */
+  ports?: number[];
   mode: Mode;
   /** Emulated switches, one TCP connection each (at most 256). */
   switches: number;
@@ -93,6 +104,8 @@ export interface BenchResult {
   controllerErrors: string[];
   /** CPU used during the measured interval, in cores (1 = one core busy throughout). */
   generatorCpu: number;
+  /** Per controller port: the switches it was master of when the measured interval began, and its answers per second. */
+  controllers: { port: number; masters: number; responsesPerSec: number }[];
   peerCpu?: number;
 }
 
@@ -285,6 +298,15 @@ interface Counters {
 
 const report = (list: string[], line: string) => list.length < MAX_REPORTED && list.push(line);
 
+/** One switch's connections and the generation id it last accepted in a MASTER or SLAVE request. */
+interface Roles {
+  connections: EmulatedSwitch[];
+  generation?: bigint;
+}
+
+const settled = (r: Roles) =>
+  r.connections.length === 1 || (r.connections.filter((c) => c.role === OFPCR_ROLE.MASTER).length === 1 && r.connections.every((c) => c.role !== OFPCR_ROLE.EQUAL));
+
 // ---- the emulated switch -----------------------------------------------------------------
 
 class EmulatedSwitch {
@@ -294,6 +316,9 @@ class EmulatedSwitch {
   /** Rejects when the connection fails or closes. */
   readonly down: Promise<never>;
   sending = false;
+  role: number = OFPCR_ROLE.EQUAL;
+  /** Answers counted on this connection. */
+  responses = 0;
   private readonly socket: Socket;
   private readonly framer = new Framer();
   private markReady!: () => void;
@@ -316,7 +341,10 @@ class EmulatedSwitch {
     private readonly opts: BenchOptions,
     private readonly window: number,
     private readonly c: Counters,
+    readonly port: number,
+    private readonly roles: Roles,
   ) {
+    roles.connections.push(this);
     this.dpid = BigInt(index + 1);
     const size = 2 ** Math.ceil(Math.log2(window));
     this.mask = size - 1;
@@ -324,7 +352,7 @@ class EmulatedSwitch {
     this.answered = new Uint8Array(size);
     this.batch = Math.max(1, window >> 3);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    this.socket = connect({ host: opts.host, port: opts.port, noDelay: true });
+    this.socket = connect({ host: opts.host, port, noDelay: true });
     const hello: Outgoing = { type: 'hello', elements: [{ type: 'versionbitmap', bitmaps: [1 << OFP_VERSION] }] };
     this.socket.on('connect', () => this.send(hello));
     this.socket.on('data', (chunk) => this.onData(chunk));
@@ -345,7 +373,8 @@ class EmulatedSwitch {
 
   describe(): string {
     const portDesc = this.portDescSent ? 'answered' : 'not asked';
-    return `switch ${this.dpid}: port_desc ${portDesc}, table-miss flow ${this.tableMissSeen ? 'seen' : 'not seen'}`;
+    const role = Object.entries(OFPCR_ROLE).find(([, v]) => v === this.role)?.[0];
+    return `switch ${this.dpid} to ${this.port}: port_desc ${portDesc}, table-miss flow ${this.tableMissSeen ? 'seen' : 'not seen'}, role ${role}`;
   }
 
   close(): void {
@@ -356,7 +385,8 @@ class EmulatedSwitch {
   /** Sends packet-ins until `window` are outstanding. */
   fill(): void {
     const free = this.window - (this.head - this.tail);
-    if (!this.sending || this.paused || free < this.batch) return;
+    // A slave gets no packet-ins (spec 6.3.7).
+    if (!this.sending || this.paused || free < this.batch || this.role === OFPCR_ROLE.SLAVE) return;
     const buf = Buffer.allocUnsafe(free * PACKET_IN_LEN);
     const now = performance.now();
     for (let k = 0; k < free; k++) {
@@ -429,6 +459,7 @@ class EmulatedSwitch {
   }
 
   private count(b: Uint8Array): void {
+    this.responses++;
     if (b[1] === OFPT.FLOW_MOD) this.c.flowMods++;
     else this.c.packetOuts++;
   }
@@ -483,10 +514,8 @@ class EmulatedSwitch {
         return this.send({ type: 'get_config_reply', xid, flags: 0, missSendLen: 128 });
       case 'barrier_request':
         return this.send({ type: 'barrier_reply', xid });
-      case 'role_request': {
-        const role = m.role === OFPCR_ROLE.NOCHANGE ? OFPCR_ROLE.EQUAL : m.role;
-        return this.send({ type: 'role_reply', xid, role, generationId: m.generationId });
-      }
+      case 'role_request':
+        return this.roleRequest(m, b);
       case 'get_async_request':
         // The masks the spec gives as defaults (6.1.1).
         return this.send({
@@ -527,6 +556,22 @@ class EmulatedSwitch {
     }
   }
 
+  /** As a switch judges it: a MASTER or SLAVE request with an older generation is stale; a new MASTER demotes the old. */
+  private roleRequest(m: MessageOf<'role_request'>, b: Uint8Array): void {
+    const r = this.roles;
+    if (m.role === OFPCR_ROLE.MASTER || m.role === OFPCR_ROLE.SLAVE) {
+      if (r.generation !== undefined && BigInt.asIntN(64, m.generationId - r.generation) < 0n) {
+        const e = ERR.ROLE_REQUEST_FAILED.STALE;
+        return this.send({ type: 'error', xid: m.xid, errType: e.type, code: e.code, data: b.subarray(0, 64) });
+      }
+      r.generation = m.generationId;
+    }
+    if (m.role === OFPCR_ROLE.MASTER) for (const c of r.connections) if (c !== this && c.role === OFPCR_ROLE.MASTER) c.role = OFPCR_ROLE.SLAVE;
+    if (m.role !== OFPCR_ROLE.NOCHANGE) this.role = m.role;
+    this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: r.generation ?? 0n });
+    this.fill();
+  }
+
   private checkReady(): void {
     if (this.portDescSent && this.tableMissSeen) this.markReady();
   }
@@ -564,7 +609,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     ...{ flowMods: 0, packetOuts: 0, lost: 0, late: 0, unmatched: 0, checked: 0, wrong: 0 },
     ...{ mismatches: [], controllerErrors: [], latency: new Histogram() },
   };
-  const switches = Array.from({ length: opts.switches }, (_, i) => new EmulatedSwitch(i, opts, window, c));
+  const ports = opts.ports ?? [opts.port];
+  const groups: Roles[] = Array.from({ length: opts.switches }, () => ({ connections: [] }));
+  const switches = groups.flatMap((roles, i) => ports.map((port) => new EmulatedSwitch(i, opts, window, c, port, roles)));
   const expiry = setInterval(() => {
     const now = performance.now();
     for (const sw of switches) sw.expire(now);
@@ -577,7 +624,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         reject(new Error(`handshakes not done after ${CONNECT_TIMEOUT_MS} ms:\n  ${stuck}`));
       }, CONNECT_TIMEOUT_MS);
     });
-    await Promise.race([Promise.all(switches.map((s) => s.ready)), timeout, ...switches.map((s) => s.down)]).finally(() =>
+    const roles = (async () => {
+      while (!groups.every(settled)) await sleep(50);
+    })();
+    await Promise.race([Promise.all([...switches.map((s) => s.ready), roles]), timeout, ...switches.map((s) => s.down)]).finally(() =>
       clearTimeout(timer),
     );
 
@@ -589,6 +639,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 
     const responses = () => c.flowMods + c.packetOuts;
     const start = { t: performance.now(), cpu: process.cpuUsage(), peer: opts.peerCpu?.(), ...c };
+    const byPort = (f: (s: EmulatedSwitch) => number) => ports.map((p) => switches.filter((s) => s.port === p).reduce((n, s) => n + f(s), 0));
+    const masters = byPort((s) => (s.role === OFPCR_ROLE.MASTER || ports.length === 1 ? 1 : 0));
+    const answeredBefore = byPort((s) => s.responses);
     c.latency.clear();
     const perSecond: number[] = [];
     let last = responses();
@@ -605,6 +658,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const wall = (performance.now() - start.t) / 1000;
     const cpu = process.cpuUsage(start.cpu);
     const peer = opts.peerCpu?.();
+    const answered = byPort((s) => s.responses);
     const flowMods = c.flowMods - start.flowMods;
     const packetOuts = c.packetOuts - start.packetOuts;
     return {
@@ -626,6 +680,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       controllerErrors: c.controllerErrors,
       generatorCpu: (cpu.user + cpu.system) / 1e6 / wall,
       peerCpu: peer !== undefined && start.peer !== undefined ? (peer - start.peer) / wall : undefined,
+      controllers: ports.map((port, i) => ({ port, masters: masters[i], responsesPerSec: (answered[i] - answeredBefore[i]) / wall })),
     };
   } finally {
     clearInterval(expiry);
@@ -646,6 +701,7 @@ export function formatResult(r: BenchResult): string {
     `  latency mean ${us(l.mean)}, p50 ${us(l.p50)}, p90 ${us(l.p90)}, p99 ${us(l.p99)}, max ${us(l.max)}`,
     `  lost ${r.lost} (${r.late} answered late), unmatched ${r.unmatched}, checked ${r.checked} answers, ${r.wrong} wrong`,
     `  CPU: generator ${pct(r.generatorCpu)}` + (r.peerCpu === undefined ? '' : `, controller ${pct(r.peerCpu)}`),
+    ...(r.controllers.length > 1 ? r.controllers.map((x) => `  controller :${x.port}: master of ${x.masters}, responses/s ${num(x.responsesPerSec)}`) : []),
     ...r.mismatches.map((m) => `  WRONG: ${m}`),
     ...r.controllerErrors.map((m) => `  CONTROLLER ERROR: ${m}`),
   ].join('\n');

@@ -19,7 +19,8 @@
 //   keepalive runs out locally, which is before etcd can expire the lease and
 //   let another instance claim the switch (fail safe without etcd).
 // - Instances that already master more switches wait longer before claiming
-//   one (`claimDelay` per switch mastered), which spreads masters out.
+//   one (`claimDelay` per switch held, also for those won while the claim
+//   waited), which spreads masters out.
 
 import { EventEmitter } from 'eventemitter3';
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
@@ -94,6 +95,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private leaseTimer: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private closed = false;
+  /** Claims sent to etcd and not answered yet. */
+  private claiming = 0;
 
   constructor(
     private readonly controller: Controller,
@@ -364,19 +367,35 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (sw && sw.role === 'master') await this.asSlave(sw, sw.generationId ?? 0n);
   }
 
-  /** Claims an unowned switch, after a wait that grows with the switches this instance already masters. */
+  /** Switches whose mastership key this instance holds or is asking etcd for, counted up to 20. */
+  private get weight(): number {
+    let n = this.claiming;
+    for (const e of this.entries.values()) if (this.mine(e.owner)) n++;
+    return Math.min(n, 20);
+  }
+
+  /**
+   * Claims an unowned switch, after a wait that grows with the switches this instance already holds. Many
+   * switches often become unowned at once (they connect together, or their master died): when this instance
+   * won others while a claim waited, the wait grows by as much, so the instances that won less take the rest.
+   */
   private scheduleClaim(e: Entry): void {
     if (e.claimTimer) return;
-    const wait = Math.min(this.mastered.length, 20) * this.claimDelay + Math.max(0, e.yieldUntil - Date.now());
-    e.claimTimer = setTimeout(() => {
-      e.claimTimer = undefined;
-      void this.claim(e);
-    }, wait);
+    const arm = (base: number, wait: number) => {
+      e.claimTimer = setTimeout(() => {
+        e.claimTimer = undefined;
+        const extra = this.weight - base;
+        if (extra > 0 && !e.owner) arm(this.weight, extra * this.claimDelay);
+        else void this.claim(e);
+      }, wait);
+    };
+    arm(this.weight, this.weight * this.claimDelay + Math.max(0, e.yieldUntil - Date.now()));
   }
 
   private async claim(e: Entry): Promise<void> {
     if (!e.sw || e.owner || !this.leaseAlive || !this.leaseId || this.closed) return;
     const key = this.key(hex(e.dpid));
+    this.claiming++;
     try {
       const r = await this.client.if(key, 'Create', '==', 0)
         .then(this.client.put(key).value(this.nodeId).lease(this.leaseId))
@@ -394,6 +413,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     } catch (err) {
       this.log?.warn({ dpid: hex(e.dpid), err: (err as Error).message }, 'cannot claim mastership');
       if (!e.owner) setTimeout(() => this.reconcile(e), 200);
+    } finally {
+      this.claiming--;
     }
   }
 }
