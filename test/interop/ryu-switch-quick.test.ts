@@ -54,21 +54,38 @@ describe('the os-ken switch tester against tsof-switch (quick subset)', () => {
   let results: Results;
   let log = '';
 
-  beforeAll(async () => {
+  /** Runs the script on these cases, its output in dir; its results.json. */
+  async function runTester(cases: string[], dir: string): Promise<Results> {
     const port = await freePort();
-    const args = ['--import', 'tsx', 'scripts/ryu-switch-test.ts', '--target', 'tsof', '--port', String(port), '--out', out];
+    const args = ['--import', 'tsx', 'scripts/ryu-switch-test.ts', '--target', 'tsof', '--port', String(port), '--out', dir];
     // The script gives up by itself first (--timeout, --stall) and then cleans up.
     const flags = ['--quiet', '--timeout', '200', '--stall', '60'];
     const status = await new Promise<number>((resolve) => {
-      execFile('node', [...args, ...flags, ...QUICK], { cwd: ROOT, timeout: 230_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-        log = `${stdout}${stderr}`;
+      execFile('node', [...args, ...flags, ...cases], { cwd: ROOT, timeout: 230_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+        log += `${stdout}${stderr}`;
         resolve(err ? (typeof err.code === 'number' ? err.code : -1) : 0);
       });
     });
     // 0: all OK, 1: some not; anything else means the run could not be made.
     if (status !== 0 && status !== 1) throw new Error(`ryu-switch-test.ts failed (${status}):\n${log}`);
-    results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
-  }, 240_000);
+    return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
+  }
+
+  beforeAll(async () => {
+    results = await runTester(QUICK, out);
+    // The tester's switch counted the frame the target sent, but the tester's own packet-in for it did not come
+    // within its 3 s: a wait of the tester's (docs/conformance.md), not a verdict on the target. Such a case runs
+    // once more, and its second result stands.
+    const waited = results.cases.filter((c) => c.result !== 'OK' && /^Receiving timeout: increment in rx_packets in tester/.test(c.reason ?? ''));
+    if (waited.length && !results.aborted) {
+      const again = await runTester(waited.map((c) => `${c.file}#${c.index}`), join(out, 'again'));
+      for (const c of again.cases) {
+        const i = results.cases.findIndex((r) => r.file === c.file && r.index === c.index);
+        results.cases[i] = c;
+      }
+      console.log(`run again after the tester's own packet-in timeout: ${waited.map((c) => `${c.file}#${c.index}`).join(', ')}`);
+    }
+  }, 480_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
