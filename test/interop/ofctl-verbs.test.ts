@@ -266,10 +266,13 @@ async function reset(t: string): Promise<void> {
   await must(['add-flows', t, '-'], BASE_FLOWS.join('\n'));
 }
 
-/** What a switch holds, as ovs-ofctl reads it (flows without their counters, in a fixed order). */
+/**
+ * What a switch holds, as ovs-ofctl reads it: flows without their counters, and groups (a line each), in a fixed
+ * order, since a switch lists them in its own (Open vSwitch's group order changes from one reset to the next).
+ */
 async function state(t: string): Promise<string> {
-  const flows = (await must(['--no-stats', 'dump-flows', t])).split('\n').sort().join('\n');
-  return `${flows}\n${await must(['dump-groups', t])}${await must(['dump-meters', t])}`;
+  const sorted = async (args: string[]) => (await must(args)).split('\n').sort().join('\n');
+  return `${await sorted(['--no-stats', 'dump-flows', t])}\n${await sorted(['dump-groups', t])}\n${await must(['dump-meters', t])}`;
 }
 
 function argsFor(args: string[], t: string, name: string, file?: string): string[] {
