@@ -64,6 +64,7 @@ import {
   type OfErrorCode,
   type TextResult,
 } from '../openflow/codec/index.ts';
+import { FeaturesError, TableFeaturesText } from '../openflow/codec/print.ts';
 
 const PROG = 'tsof-ofctl';
 
@@ -76,6 +77,7 @@ tsof-switch bridge, its socket /run/tsof/NAME.mgmt):
   dump-ports TARGET [PORT]    port counters (PORT: a number, LOCAL, ...)
   dump-ports-desc TARGET      port descriptions
   dump-tables TARGET          table counters
+  dump-table-features TARGET  what each table can match and do
   dump-group-features TARGET  group table capabilities
   dump-group-stats TARGET [group_id=GROUP]
                               group counters (GROUP: a number or ALL)
@@ -174,6 +176,7 @@ const COMMANDS: Record<string, Command> = {
   'dump-ports': { args: 'TARGET [PORT]', max: 2, run: switchVerb(dumpPorts) },
   'dump-ports-desc': { args: 'TARGET [PORT]', max: 2, run: switchVerb((c) => c.dump({ type: 'port_desc_request' })) },
   'dump-tables': { args: 'TARGET', max: 1, run: switchVerb((c) => c.dump({ type: 'table_stats_request' })) },
+  'dump-table-features': { args: 'TARGET', max: 1, run: switchVerb(dumpTableFeatures) },
   'dump-group-features': { args: 'TARGET', max: 1, run: switchVerb((c) => c.dump({ type: 'group_features_request' })) },
   'dump-group-stats': { args: 'TARGET [group_id=GROUP]', max: 2, run: switchVerb(dumpGroupStats) },
   'meter-stats': { args: 'TARGET [meter=METER]', max: 2, run: switchVerb(meterStats) },
@@ -466,6 +469,11 @@ class Session {
     });
   }
 
+  /** Hands each message of the reply to `each` as it comes, an OFPT_ERROR included. */
+  receive(req: Outgoing<MessageOf<RequestType>>, each: (m: Message) => void): Promise<void> {
+    return this.exchange(req, each);
+  }
+
   /** ovs-ofctl's dump_transaction: prints the reply, an OFPT_ERROR included, as it comes. */
   dump(req: Outgoing<MessageOf<RequestType>>): Promise<void> {
     return this.exchange(req, (m) => process.stdout.write(formatMessage(m) + '\n'));
@@ -557,6 +565,36 @@ async function show(s: Session): Promise<void> {
   // ovs-ofctl asks for the configuration on a second connection, whose HELLO takes an xid.
   s.xid++;
   await s.dump({ type: 'get_config_request' });
+}
+
+/**
+ * ovs-ofctl's dump-table-features: the tables of every message of the reply as one text,
+ * a table repeating the one before it ("ditto") across messages too, without the
+ * messages' titles. A table ovs-ofctl would not decode ends the run as ovs-ofctl's does.
+ */
+async function dumpTableFeatures(s: Session): Promise<number> {
+  const out = new TableFeaturesText();
+  let bad: string | undefined;
+  await s.receive({ type: 'table_features_request', tables: [] }, (m) => {
+    if (bad) return;
+    if (m.type === 'error') {
+      process.stdout.write(formatMessage(m) + '\n');
+    } else if (m.type === 'table_features_reply') {
+      try {
+        out.add(m.tables);
+      } catch (e) {
+        if (!(e instanceof FeaturesError)) throw e;
+        bad = e.message;
+      }
+    }
+  });
+  if (bad) {
+    process.stderr.write(`${PROG}: decode error: ${bad}\n`);
+    return 1;
+  }
+  out.finish();
+  process.stdout.write(out.text.replace(/^\n/, '') + '\n');
+  return 0;
 }
 
 /** A port as ovs-ofctl takes it: a number or a reserved name (LOCAL, CONTROLLER...). */

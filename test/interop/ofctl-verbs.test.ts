@@ -61,6 +61,7 @@ const VERBS: string[][] = [
   ['dump-ports', 'LOCAL'],
   ['dump-ports-desc'],
   ['dump-tables'],
+  ['dump-table-features'],
   ['dump-group-features'],
   ['dump-group-stats'],
   ['dump-group-stats', 'group_id=7'],

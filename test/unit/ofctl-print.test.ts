@@ -27,6 +27,7 @@ import {
   type MessageOf,
   type MessageType,
 } from '../../src/openflow/codec/index.ts';
+import { tableFeatures } from '../../src/switch/features.ts';
 import { arbMessageOf } from '../support/arbitraries.ts';
 import { generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 
@@ -55,6 +56,8 @@ const COVERED: MessageType[] = [
   'meter_stats_reply',
   'meter_features_request',
   'meter_features_reply',
+  'table_features_request',
+  'table_features_reply',
   'barrier_request',
   'barrier_reply',
 ];
@@ -224,4 +227,93 @@ describe('formatMessage prints what ovs-ofctl prints', () => {
     expect(new Set(cases.map((c) => c.type))).toEqual(new Set(FLOW_TYPES));
     compare(cases.map((m, i) => ({ name: `${m.type} #${i}`, bytes: encodeMessage(m) })));
   });
+
+  it('for table features: tsof-switch\'s, and tables made of pieces of them', () => {
+    const cases: Message[] = [];
+    for (const n of [1, 2, 5, 40]) {
+      const tables = tableFeatures({ tables: n, flowsPerTable: 1000 } as Parameters<typeof tableFeatures>[0]);
+      cases.push({ type: 'table_features_reply', xid: n, flags: 0, tables });
+      cases.push({ type: 'table_features_reply', xid: n, flags: 1, tables: tables.map((t) => ({ ...t, name: '' })) });
+    }
+    const base = tableFeatures({ tables: 6, flowsPerTable: 64 } as Parameters<typeof tableFeatures>[0]);
+    for (let i = 0; i < 300; i++) {
+      const tables = fc.sample(arbVariedTables(base), { numRuns: 1, seed: 1000 + i })[0];
+      cases.push({ type: i % 5 ? 'table_features_reply' : 'table_features_request', xid: i, flags: 0, tables });
+    }
+    compare(cases.map((m, i) => ({ name: `${m.type} #${i}`, bytes: encodeMessage(m) })));
+  });
 });
+
+type Table = MessageOf<'table_features_reply'>['tables'][number];
+type Prop = Table['properties'][number];
+type Ids = Extract<Prop, { oxmIds: unknown }>['oxmIds'];
+
+/** OXM and NXM ids OVS knows and some it does not: NXM registers, ONF tcp_flags, tunnel metadata, unknown ones. */
+const OTHER_IDS: Ids = [
+  ...Array.from({ length: 16 }, (_, i) => ({ oxmClass: 1, oxmField: i, hasMask: i % 3 === 0, length: i % 3 === 0 ? 8 : 4 })),
+  { oxmClass: 0xffff, oxmField: 42, hasMask: false, length: 6, experimenter: 0x4f4e4600 },
+  { oxmClass: 0xffff, oxmField: 0, hasMask: true, length: 12, experimenter: 0x2320 },
+  { oxmClass: 1, oxmField: 40, hasMask: false, length: 8 },
+  { oxmClass: 1, oxmField: 41, hasMask: true, length: 16 },
+  { oxmClass: 0x8000, oxmField: 1, hasMask: false, length: 4 },
+  { oxmClass: 0x8000, oxmField: 5, hasMask: false, length: 3 },
+  { oxmClass: 0x8001, oxmField: 0, hasMask: false, length: 8 },
+  { oxmClass: 0, oxmField: 1, hasMask: true, length: 12 },
+  { oxmClass: 0x1234, oxmField: 3, hasMask: false, length: 2 },
+];
+
+/** Tables like tsof-switch's with properties dropped, repeated, cut down, reordered and renamed: the dittos and their breaks. */
+function arbVariedTables(base: Table[]): fc.Arbitrary<Table[]> {
+  const subset = <T>(xs: readonly T[]) => fc.subarray([...xs]);
+  const arbProp = (p: Prop): fc.Arbitrary<Prop> => {
+    if ('oxmIds' in p) {
+      return fc
+        .tuple(fc.oneof(fc.constant(p.oxmIds), subset(p.oxmIds)), subset(OTHER_IDS), fc.boolean())
+        .map(([ids, other, strip]) => ({
+          ...p,
+          // Masked ids anywhere but in the match are an error to OVS: now and then only.
+          oxmIds: [...ids, ...other].map((id) => ((strip || p.type !== 'match') && id.hasMask ? { ...id, hasMask: false, length: id.length / 2 } : id)),
+        }));
+    }
+    if ('actionIds' in p) return fc.oneof(fc.constant(p), subset(p.actionIds).map((actionIds) => ({ ...p, actionIds })));
+    if ('instructionIds' in p) {
+      return fc.oneof(
+        fc.constant(p),
+        fc.tuple(subset(p.instructionIds), fc.boolean()).map(([ids, exp]) => ({
+          ...p,
+          instructionIds: exp ? [...ids, { type: 'experimenter' as const, experimenter: 0x2320, data: new Uint8Array() }] : ids,
+        })),
+      );
+    }
+    if ('tableIds' in p) return fc.oneof(fc.constant(p), subset(p.tableIds).map((tableIds) => ({ ...p, tableIds })), fc.constant<Prop>({ ...p, tableIds: [...p.tableIds, 200, 201, 202, 254] }));
+    return fc.constant(p);
+  };
+  const arbTable = (t: Table): fc.Arbitrary<Table> =>
+    fc
+      .record({
+        props: fc.tuple(...t.properties.map((p) => fc.oneof({ weight: 30, arbitrary: fc.constant(p) }, { weight: 8, arbitrary: arbProp(p) }, { weight: 1, arbitrary: fc.constant(undefined) }))),
+        named: fc.integer({ min: 0, max: 5 }),
+        metadata: fc.constantFrom(0n, 0xffffffffffffffffn, 0xff00n),
+        maxEntries: fc.constantFrom(0, 64, 1_000_000),
+        tableId: fc.oneof({ weight: 20, arbitrary: fc.constant(t.tableId) }, { weight: 2, arbitrary: fc.constantFrom(t.tableId + 1, 254) }, { weight: 1, arbitrary: fc.constant(0xff) }),
+        extra: fc.oneof(
+          { weight: 30, arbitrary: fc.constant(undefined) },
+          { weight: 2, arbitrary: fc.constant('exp' as const) },
+          { weight: 1, arbitrary: fc.constantFrom('dup' as const, 'exp0' as const, 'badnext' as const) },
+        ),
+      })
+      .map(({ props, named, metadata, maxEntries, tableId, extra }) => {
+        let properties = props.filter((p): p is Prop => p !== undefined);
+        if (extra === 'dup') properties = [...properties, properties[0]].filter(Boolean);
+        if (extra === 'exp' || extra === 'exp0') {
+          properties = [...properties, { type: 'experimenter_miss', experimenter: extra === 'exp' ? 0x2320 : 0, expType: 1, data: new Uint8Array(4) } as Prop];
+        }
+        if (extra === 'badnext') properties = properties.map((p) => ('tableIds' in p ? { ...p, tableIds: [...p.tableIds, 255] } : p));
+        return { ...t, tableId, name: named ? '' : t.name, metadataMatch: metadata, metadataWrite: metadata >> 8n, maxEntries, properties };
+      });
+  // Runs of one table repeated (dittos), and the whole set in order.
+  return fc.array(fc.tuple(fc.constantFrom(...base), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 6 }).chain((runs) =>
+    fc.tuple(...runs.map(([t, n]) => arbTable(t).map((x) => Array.from({ length: n }, (_, k) => ({ ...x, tableId: Math.min(x.tableId + k, 254) }))))).map((xs) => xs.flat()),
+  );
+}
+

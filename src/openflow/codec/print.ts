@@ -8,8 +8,9 @@
 // 3.1, test/unit/ofctl-print.test.ts), including OVS's own rules that a reader
 // would not guess: ports renumbered into 16 bits and sorted, bits OpenFlow 1.3 does
 // not define dropped, durations in milliseconds when exact, a table that repeats
-// the one before it printed as "ditto", and values OVS cannot decode printed as
-// "***decode error: NAME***" followed by a hex dump of the message.
+// the one before it printed as "ditto", table features in OVS's own terms (its
+// field names and order, OVS_FIELDS in text-fields.ts), and values OVS cannot
+// decode printed as "***decode error: NAME***" followed by a hex dump of the message.
 
 import type { Message, MessageOf, MessageType } from './messages.ts';
 import { decodeMessage, encodeMessage, formatMessage, messageInfo } from './messages.ts';
@@ -26,7 +27,11 @@ import {
   formatMeterMod,
   ovsMatchError,
 } from './text.ts';
-import { writeStr } from './wire.ts';
+import { actionId, instructionId } from './actions.ts';
+import { OFPXMC_EXPERIMENTER, type OxmId } from './oxm.ts';
+import { TABLE_FEATURE_PROPS, type TableFeatures } from './structs.ts';
+import { OVS_FIELDS } from './text-fields.ts';
+import { readStr, writeStr } from './wire.ts';
 
 /** Appends a message's body text to `s.text`; returns an OVS error name when OVS would not decode it. */
 type Printer<K extends MessageType> = (msg: MessageOf<K>, s: { text: string }) => string | void;
@@ -215,6 +220,453 @@ function printable(b: Uint8Array): string {
   return s;
 }
 
+// ---- table features (ofputil_decode_table_features, ofputil_table_features_format) ---
+
+/** OVS's field ids (meta-flow order) and names, and the id each OXM/NXM header stands for. */
+const OVS_FIELD_NAMES: string[] = [];
+const OVS_FIELD_BY_HEADER = new Map<string, { id: number; length: number; anyLength: boolean }>();
+OVS_FIELDS.forEach((row, id) => {
+  const [name, ...headers] = row.split(' ');
+  const anyLength = name.endsWith('*');
+  OVS_FIELD_NAMES.push(anyLength ? name.slice(0, -1) : name);
+  for (const h of headers) {
+    const [cls, field, length] = h.split(':');
+    OVS_FIELD_BY_HEADER.set(`${cls}:${field}`, { id, length: Number(length), anyLength });
+  }
+});
+
+/** A set of things as the bits of a bigint: fields by OVS id, next tables by number. */
+type Bits = bigint;
+const bit = (i: number): Bits => 1n << BigInt(i);
+
+/** What a table can do on a hit or on a miss, as OVS abstracts it. */
+interface ActionFeatures {
+  /** OFPAT_* bits OVS knows (ACTION_BITS). */
+  actions: number;
+  setFields: Bits;
+}
+interface InstructionFeatures {
+  next: Bits;
+  /** OVS's instruction numbers (OVS_INSTRUCTIONS). */
+  instructions: number;
+  write: ActionFeatures;
+  apply: ActionFeatures;
+}
+interface Features {
+  tableId: number;
+  name: string;
+  metadataMatch: bigint;
+  metadataWrite: bigint;
+  maxEntries: number;
+  nonmiss: InstructionFeatures;
+  miss: InstructionFeatures;
+  match: Bits;
+  mask: Bits;
+  wildcard: Bits;
+}
+
+/** OVS numbers instructions in its own order: meter first. Index: OFPIT code; value: OVS's number. */
+const OVS_INSTRUCTIONS: Record<number, number> = { 6: 0, 4: 1, 5: 2, 3: 3, 2: 4, 1: 5 };
+const INSTRUCTION_NAMES = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
+const KNOWN_ACTIONS = ACTION_BITS.reduce((m, [b]) => m | (1 << b), 0);
+/** Properties OpenFlow 1.3 requires once each: the non-miss ones (even codes 0..14). */
+const REQUIRED_PROPS = 0x5555;
+
+/** A table OVS would not decode; the message is OVS's error name. */
+export class FeaturesError extends Error {}
+
+/** The OVS ids of an OXM id list: [exact, masked]; ids of fields OVS does not know are skipped. */
+function ovsFields(ids: readonly OxmId[]): [Bits, Bits] {
+  let exact = 0n;
+  let masked = 0n;
+  for (const h of ids) {
+    const experimenter = h.oxmClass === OFPXMC_EXPERIMENTER;
+    const extra = experimenter ? 4 : 0;
+    if (h.length < extra) throw new FeaturesError('OFPBMC_BAD_LEN');
+    const payload = h.length - extra;
+    const length = (h.hasMask ? Math.floor(payload / 2) : payload) + extra;
+    const key = `${h.oxmClass.toString(16)}${experimenter ? `.${(h.experimenter ?? 0).toString(16)}` : ''}:${h.oxmField}`;
+    const f = OVS_FIELD_BY_HEADER.get(key);
+    if (!f || (f.length !== length && !f.anyLength)) continue;
+    if (h.hasMask) masked |= bit(f.id);
+    else exact |= bit(f.id);
+  }
+  return [exact, masked];
+}
+
+function exactFields(ids: readonly OxmId[]): Bits {
+  const [exact, masked] = ovsFields(ids);
+  if (masked) throw new FeaturesError('OFPBMC_BAD_MASK');
+  return exact;
+}
+
+const emptyActions = (): ActionFeatures => ({ actions: 0, setFields: 0n });
+const emptyInstructions = (): InstructionFeatures => ({ next: 0n, instructions: 0, write: emptyActions(), apply: emptyActions() });
+
+/** A table as OVS reads it (loosely, as a controller: what it does not know is skipped). */
+function ovsFeatures(t: TableFeatures): Features {
+  if (t.tableId === 0xff) throw new FeaturesError('OFPTFFC_BAD_TABLE');
+  const nameBytes = new Uint8Array(32);
+  writeStr(nameBytes, 0, 32, t.name);
+  const f: Features = {
+    tableId: t.tableId,
+    name: readStr(nameBytes, 0, 31),
+    metadataMatch: t.metadataMatch,
+    metadataWrite: t.metadataWrite,
+    maxEntries: t.maxEntries,
+    nonmiss: emptyInstructions(),
+    miss: emptyInstructions(),
+    match: 0n,
+    mask: 0n,
+    wildcard: 0n,
+  };
+  let seen = 0;
+  for (const p of t.properties) {
+    const code = TABLE_FEATURE_PROPS[p.type][0];
+    if (code < 32) {
+      if (seen & (1 << code)) throw new FeaturesError('OFPTFFC_BAD_FEATURES');
+      seen |= 1 << code;
+    }
+    const tif = code & 1 ? f.miss : f.nonmiss;
+    switch (p.type) {
+      case 'instructions':
+      case 'instructions_miss':
+        for (const id of p.instructionIds) {
+          const inst = OVS_INSTRUCTIONS[id.type === 'unknown' ? id.code : instructionId.codes[id.type]];
+          if (inst !== undefined) tif.instructions |= 1 << inst;
+        }
+        break;
+      case 'next_tables':
+      case 'next_tables_miss':
+        for (const id of p.tableIds) {
+          if (id >= 255) throw new FeaturesError('OFPBPC_BAD_VALUE');
+          tif.next |= bit(id);
+        }
+        break;
+      case 'write_actions':
+      case 'write_actions_miss':
+      case 'apply_actions':
+      case 'apply_actions_miss': {
+        let bits = 0;
+        for (const id of p.actionIds) {
+          const c = id.type === 'unknown' ? id.code : actionId.codes[id.type];
+          if (c < 32) bits |= 1 << c;
+        }
+        tif[p.type.startsWith('write') ? 'write' : 'apply'].actions = bits & KNOWN_ACTIONS;
+        break;
+      }
+      case 'match':
+        [f.match, f.mask] = ovsFields(p.oxmIds);
+        break;
+      case 'wildcards':
+        f.wildcard = exactFields(p.oxmIds);
+        break;
+      case 'write_setfield':
+      case 'write_setfield_miss':
+        tif.write.setFields = exactFields(p.oxmIds);
+        break;
+      case 'apply_setfield':
+      case 'apply_setfield_miss':
+        tif.apply.setFields = exactFields(p.oxmIds);
+        break;
+      case 'experimenter_miss':
+        // Type 0xffff is read as an experimenter property (experimenter 0 refused), whose type OVS
+        // then cuts to its exp_type: the data is read as the property of that type, if it is one.
+        if (p.experimenter === 0) throw new FeaturesError('OFPBPC_BAD_EXPERIMENTER');
+        rawProperty(f, p.expType, p.data);
+        break;
+      default:
+        break;
+    }
+  }
+  if ((seen & REQUIRED_PROPS) !== REQUIRED_PROPS) throw new FeaturesError('OFPTFFC_BAD_FEATURES');
+  // A miss property left out is the same as its non-miss one.
+  const { nonmiss, miss } = f;
+  if (!(seen & (1 << 1))) miss.instructions = nonmiss.instructions;
+  if (!(seen & (1 << 3))) miss.next = nonmiss.next;
+  if (!(seen & (1 << 5))) miss.write.actions = nonmiss.write.actions;
+  if (!(seen & (1 << 7))) miss.apply.actions = nonmiss.apply.actions;
+  if (!(seen & (1 << 13))) miss.write.setFields = nonmiss.write.setFields;
+  if (!(seen & (1 << 15))) miss.apply.setFields = nonmiss.apply.setFields;
+  // Maskable fields are matchable and can be wildcarded; only matchable fields can be.
+  f.match |= f.mask;
+  f.wildcard = (f.wildcard | f.mask) & f.match;
+  return f;
+}
+
+/** The TLV ids of an id list in raw bytes (4-byte headers, any length from 4 up): their types. */
+function rawIds(data: Uint8Array): number[] {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const types: number[] = [];
+  for (let at = 0; at < data.length; ) {
+    if (data.length - at < 4) throw new FeaturesError('OFPBPC_BAD_LEN');
+    const length = v.getUint16(at + 2);
+    if (length < 4 || length > data.length - at) throw new FeaturesError('OFPBPC_BAD_LEN');
+    types.push(v.getUint16(at));
+    at += length;
+  }
+  return types;
+}
+
+/** OXM ids in raw bytes. */
+function rawOxmIds(data: Uint8Array): OxmId[] {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const ids: OxmId[] = [];
+  for (let at = 0; at < data.length; ) {
+    if (data.length - at < 4) throw new FeaturesError('OFPBMC_BAD_LEN');
+    const h = v.getUint32(at);
+    const id: OxmId = { oxmClass: h >>> 16, oxmField: (h >>> 9) & 0x7f, hasMask: (h & 0x100) !== 0, length: h & 0xff };
+    if (id.oxmClass === OFPXMC_EXPERIMENTER) {
+      if (data.length - at < 8) throw new FeaturesError('OFPBMC_BAD_LEN');
+      id.experimenter = v.getUint32(at + 4);
+      if (id.length < 4) throw new FeaturesError('OFPBMC_BAD_LEN');
+      at += 8;
+    } else {
+      at += 4;
+    }
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** A property of type `code` (an experimenter property's exp_type) from raw bytes, as OVS reads it. */
+function rawProperty(f: Features, code: number, data: Uint8Array): void {
+  const tif = code & 1 ? f.miss : f.nonmiss;
+  switch (code) {
+    case 0:
+    case 1:
+      tif.instructions = 0;
+      for (const type of rawIds(data)) if (OVS_INSTRUCTIONS[type] !== undefined) tif.instructions |= 1 << OVS_INSTRUCTIONS[type];
+      break;
+    case 2:
+    case 3:
+      tif.next = 0n;
+      for (const id of data) {
+        if (id >= 255) throw new FeaturesError('OFPBPC_BAD_VALUE');
+        tif.next |= bit(id);
+      }
+      break;
+    case 4:
+    case 5:
+    case 6:
+    case 7: {
+      const bits = rawIds(data).reduce((m, type) => (type < 32 ? m | (1 << type) : m), 0);
+      tif[code < 6 ? 'write' : 'apply'].actions = bits & KNOWN_ACTIONS;
+      break;
+    }
+    case 8:
+      [f.match, f.mask] = ovsFields(rawOxmIds(data));
+      break;
+    case 10:
+      f.wildcard = exactFields(rawOxmIds(data));
+      break;
+    case 12:
+    case 13:
+      tif.write.setFields = exactFields(rawOxmIds(data));
+      break;
+    case 14:
+    case 15:
+      tif.apply.setFields = exactFields(rawOxmIds(data));
+      break;
+    default:
+      break;
+  }
+}
+
+const sameActions = (a: ActionFeatures, b: ActionFeatures) => a.actions === b.actions && a.setFields === b.setFields;
+const noActions = (a: ActionFeatures) => !a.actions && !a.setFields;
+
+/**
+ * Next tables, where a table that follows the other by one may list that other table
+ * (which the other cannot list itself: goto_table only goes forward) and still be the same.
+ */
+function sameNext(a: Bits, aId: number, b: Bits, bId: number): boolean {
+  if (bId === aId + 1 && a & bit(bId) && !(b & bit(bId))) return ((a ^ b) & ~bit(bId)) === 0n;
+  if (aId === bId + 1) return sameNext(b, bId, a, aId);
+  return a === b;
+}
+
+const sameInstructions = (a: InstructionFeatures, aId: number, b: InstructionFeatures, bId: number) =>
+  sameNext(a.next, aId, b.next, bId) && a.instructions === b.instructions && sameActions(a.write, b.write) && sameActions(a.apply, b.apply);
+const noInstructions = (t: InstructionFeatures) => !t.next && !t.instructions && noActions(t.write) && noActions(t.apply);
+
+const sameFeatures = (a: Features, b: Features) =>
+  a.metadataMatch === b.metadataMatch &&
+  a.metadataWrite === b.metadataWrite &&
+  a.maxEntries === b.maxEntries &&
+  sameInstructions(a.nonmiss, a.tableId, b.nonmiss, b.tableId) &&
+  sameInstructions(a.miss, a.tableId, b.miss, b.tableId) &&
+  a.match === b.match;
+
+/** The length of the common prefix of a and b that ends in "_" (0: none). */
+function commonPrefix(a: string, b: string): number {
+  let n = 0;
+  for (let i = 0; i < a.length && a[i] === b[i]; i++) if (a[i] === '_') n = i + 1;
+  return n;
+}
+
+/** "reg0", "reg1": the same but for a number one larger at the end. */
+function sequential(a: string, b: string): boolean {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  if (i === a.length && i === b.length) return false;
+  const x = a.slice(i);
+  const y = b.slice(i);
+  const digits = /^[0-9]+$/;
+  return digits.test(x) && digits.test(y) && x.length < 10 && y.length < 10 && Number(x) + 1 === Number(y);
+}
+
+/**
+ * Names with OVS's two abbreviations: a run with a common prefix ending in "_" as
+ * prefix{a,b,...} (nested), and a run of numbered names as first...last.
+ */
+function abbreviate(names: string[], prefix: number): string {
+  const out: string[] = [];
+  let rest = names;
+  while (rest.length) {
+    let prefixRun = rest.length < 2 ? rest.length : 1;
+    let extra = 0;
+    if (rest.length >= 2) {
+      extra = commonPrefix(rest[0].slice(prefix), rest[1].slice(prefix));
+      if (extra) {
+        prefixRun = 2;
+        while (prefixRun < rest.length && commonPrefix(rest[0].slice(prefix), rest[prefixRun].slice(prefix))) prefixRun++;
+      }
+    }
+    let suffixRun = 1;
+    while (suffixRun < rest.length && sequential(rest[suffixRun - 1], rest[suffixRun])) suffixRun++;
+    if (suffixRun === 2) suffixRun = 1; // "x0...x1" says no more than "x0 x1"
+    const run = Math.max(prefixRun, suffixRun);
+    if (suffixRun >= prefixRun) {
+      out.push(rest[0].slice(prefix) + (run > 1 ? `...${rest[run - 1].slice(prefix)}` : ''));
+    } else {
+      out.push(`${rest[0].slice(prefix, prefix + extra)}{${abbreviate(rest.slice(0, run), prefix + extra)}}`);
+    }
+    rest = rest.slice(run);
+  }
+  return out.join(prefix ? ',' : ' ');
+}
+
+function fieldNames(bits: Bits): string {
+  const names = OVS_FIELD_NAMES.filter((_, i) => bits & bit(i));
+  return names.length ? ` ${abbreviate(names, 0)}` : '';
+}
+
+function actionFeatures(a: ActionFeatures): string {
+  let s = '';
+  if (a.actions) s += `        actions: ${actionBits(a.actions)}\n`;
+  if (a.setFields) s += `        supported on Set-Field:${fieldNames(a.setFields)}\n`;
+  return s;
+}
+
+function instructionFeatures(t: InstructionFeatures, prev: InstructionFeatures | undefined): string {
+  let s = '';
+  if (t.next) {
+    const ranges: string[] = [];
+    for (let start = 0; start < 255; start++) {
+      if (!(t.next & bit(start))) continue;
+      let end = start;
+      while (end + 1 < 255 && t.next & bit(end + 1)) end++;
+      ranges.push(end === start ? `${start}` : `${start}-${end}`);
+      start = end;
+    }
+    s += `      next tables: ${ranges.join(',')}\n`;
+  }
+  if (t.instructions) {
+    if (prev && t.instructions === prev.instructions) s += '      (same instructions)\n';
+    else s += `      instructions: ${INSTRUCTION_NAMES.filter((_, i) => (t.instructions >> i) & 1).join(' ')}\n`;
+  }
+  if (prev && sameActions(t.write, prev.write) && sameActions(t.apply, prev.apply) && t.write.setFields) {
+    s += '      (same actions)\n';
+  } else if (!sameActions(t.write, t.apply)) {
+    s += `      Write-Actions features:\n${actionFeatures(t.write)}      Apply-Actions features:\n${actionFeatures(t.apply)}`;
+  } else if (!noActions(t.write)) {
+    s += `      Write-Actions and Apply-Actions features:\n${actionFeatures(t.write)}`;
+  }
+  return s;
+}
+
+/**
+ * ovs-ofctl's text of table features, table by table: a table with no name that repeats
+ * the one before is not printed but gathered into "tables N...M: ditto". ovs-ofctl's
+ * dump-table-features keeps the table before and the run of dittos from one reply
+ * message to the next, so one printer serves every message of a reply.
+ */
+export class TableFeaturesText {
+  private prev?: Features;
+  private firstDitto = -1;
+  private lastDitto = -1;
+  text = '';
+
+  /** Adds the tables of one message; throws a FeaturesError (its message: OVS's error name) for one OVS would not decode. */
+  add(tables: readonly TableFeatures[]): void {
+    for (const t of tables) {
+      let f: Features;
+      try {
+        f = ovsFeatures(t);
+      } catch (e) {
+        this.finish();
+        throw e;
+      }
+      this.table(f);
+      this.prev = f;
+    }
+  }
+
+  /** Prints the run of dittos still open. */
+  finish(): void {
+    if (this.firstDitto < 0) return;
+    const [first, last] = [this.firstDitto, this.lastDitto];
+    this.text += first === last ? `\n  table ${first}: ditto\n` : `\n  tables ${first}...${last}: ditto\n`;
+    this.firstDitto = -1;
+  }
+
+  private table(f: Features): void {
+    const prev = this.prev;
+    const same = prev !== undefined && sameFeatures(f, prev);
+    if (same && !f.name) {
+      if (this.firstDitto < 0) this.firstDitto = f.tableId;
+      this.lastDitto = f.tableId;
+      return;
+    }
+    this.finish();
+    let s = `\n  table ${f.tableId}${f.name ? ` ("${f.name}")` : ''}:`;
+    if (same) {
+      this.text += s + ' ditto';
+      return;
+    }
+    s += '\n';
+    if (f.metadataMatch || f.metadataWrite) s += `    metadata: match=${hex0x(f.metadataMatch)} write=${hex0x(f.metadataWrite)}\n`;
+    if (f.maxEntries) s += `    max_entries=${f.maxEntries}\n`;
+    const prevId = prev ? prev.tableId : 0;
+    if (prev && sameInstructions(f.nonmiss, f.tableId, prev.nonmiss, prevId) && sameInstructions(f.miss, f.tableId, prev.miss, prevId)) {
+      if (!noInstructions(f.nonmiss)) s += '    (same instructions)\n';
+    } else if (!sameInstructions(f.nonmiss, f.tableId, f.miss, f.tableId)) {
+      s += `    instructions (other than table miss):\n${instructionFeatures(f.nonmiss, prev?.nonmiss)}`;
+      s += `    instructions (table miss):\n${instructionFeatures(f.miss, prev?.miss)}`;
+    } else if (!noInstructions(f.nonmiss)) {
+      s += `    instructions (table miss and others):\n${instructionFeatures(f.nonmiss, prev?.nonmiss)}`;
+    }
+    if (f.match) {
+      if (prev && f.match === prev.match) {
+        s += '    (same matching)\n';
+      } else {
+        s += '    matching:\n';
+        const kinds: [string, Bits][] = [
+          ['arbitrary mask', f.mask & f.wildcard],
+          ['exact match or wildcard', ~f.mask & f.wildcard],
+          ['must exact match', ~f.mask & ~f.wildcard],
+        ];
+        for (const [title, bits] of kinds) if (f.match & bits) s += `      ${title}:${fieldNames(f.match & bits)}\n`;
+      }
+    }
+    this.text += s;
+  }
+}
+
+/** C's %#x: 0x and the hex digits, "0" for zero. */
+const hex0x = (v: bigint) => (v ? `0x${v.toString(16)}` : '0');
+
 // ---- the printers, one per message ------------------------------------------------
 
 const nothing = () => {};
@@ -266,6 +718,19 @@ const OFP_NO_BUFFER = 0xffffffff;
 const FLOW_REMOVED_REASONS = ['idle', 'hard', 'delete', 'group_delete', 'meter_delete', 'eviction'];
 const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
 const queueName = (q: number) => (q === 0xffffffff ? 'ALL' : String(q));
+
+function tableFeatures(m: MessageOf<'table_features_request' | 'table_features_reply'>, s: { text: string }): string | void {
+  const t = new TableFeaturesText();
+  try {
+    t.add(m.tables);
+    t.finish();
+  } catch (e) {
+    if (!(e instanceof FeaturesError)) throw e;
+    return e.message;
+  } finally {
+    s.text += t.text;
+  }
+}
 
 const PRINTERS: { [K in MessageType]?: Printer<K> } = {
   error(m, s) {
@@ -487,6 +952,10 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
     if (m.data.length) s.text += '\n' + hexDump(m.data);
   },
 
+  // ofp-print prints a request's tables as a reply's, the dittos within the one message.
+  table_features_request: tableFeatures,
+  table_features_reply: tableFeatures,
+
   barrier_request: nothing,
   barrier_reply: nothing,
 };
@@ -507,6 +976,8 @@ const CAPABILITY_NAMES = {
 export function ofpPrint(msg: Message): string | undefined {
   const printer = PRINTERS[msg.type] as Printer<MessageType> | undefined;
   if (!printer) return undefined;
+  // OVS's check of a message's length by its type comes before its title: a table features reply holds a table.
+  if (msg.type === 'table_features_reply' && !msg.tables.length) return `***decode error: OFPBRC_BAD_LEN***\n${hexDump(encodeMessage(msg))}`;
   const s = { text: `${TITLES[msg.type]} (OF1.3) (xid=0x${msg.xid.toString(16)}):` };
   const headerLength = s.text.length;
   const flags = (msg as { flags?: number }).flags;
