@@ -18,31 +18,19 @@
 // the listeners take ephemeral ports, and clean-up removes only what this file
 // created.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/daemon.ts';
+import { exec as run, freePort } from '../support/daemon.ts';
 import { generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const execFileP = promisify(execFile);
 
-async function exec(cmd: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const p = execFileP(cmd, args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 26 });
-    if (input !== undefined) p.child.stdin!.end(input);
-    const { stdout, stderr } = await p;
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; code?: unknown; message: string };
-    return { stdout: err.stdout ?? '', stderr: err.stderr ?? err.message, code: typeof err.code === 'number' ? err.code : 1 };
-  }
-}
+const exec = (cmd: string, args: string[], input?: string) => run(ROOT, cmd, args, input);
 async function sh(cmd: string, ...args: string[]): Promise<string> {
   const r = await exec(cmd, args);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);

@@ -22,35 +22,19 @@
 // are unique per run, the switch listens on an ephemeral port (never 6653), and
 // clean-up removes only what this file created.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/daemon.ts';
+import { exec as run, freePort, type Result } from '../support/daemon.ts';
 import { BEYOND_SPEC, generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const execFileP = promisify(execFile);
 
-interface Result {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-/** Runs a command to the end; a non-zero exit is a result, not a throw. */
-async function exec(cmd: string, args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, cwd: ROOT });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; code?: unknown; message: string };
-    return { stdout: err.stdout ?? '', stderr: err.stderr ?? err.message, code: typeof err.code === 'number' ? err.code : 1 };
-  }
-}
+const exec = (cmd: string, args: string[], input?: string) => run(ROOT, cmd, args, input);
 async function sh(cmd: string, ...args: string[]): Promise<string> {
   const r = await exec(cmd, args);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);

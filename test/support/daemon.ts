@@ -2,11 +2,33 @@
 // child whose output lines are kept, to wait on and to show when a test fails,
 // and the kernel's pick of a free TCP port for it to use.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const execFileP = promisify(execFile);
+
+export interface Result {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs a command to the end in cwd (stdin: input, if given); a non-zero exit is a result, not a throw. */
+export async function exec(cwd: string, cmd: string, args: string[], input?: string): Promise<Result> {
+  try {
+    const p = execFileP(cmd, args, { encoding: 'utf8', cwd, maxBuffer: 1 << 26 });
+    if (input !== undefined) p.child.stdin!.end(input);
+    const { stdout, stderr } = await p;
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: unknown; message: string };
+    return { stdout: err.stdout ?? '', stderr: err.stderr ?? err.message, code: typeof err.code === 'number' ? err.code : 1 };
+  }
+}
 
 export async function eventually(cond: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
   for (const end = Date.now() + ms; !(await cond()); await sleep(50)) {
