@@ -130,7 +130,11 @@ export class Topology extends EventEmitter<{ 'link-add': (l: Link) => void; 'lin
   private readonly onPacketIn = (sw: SwitchHandle, msg: MessageOf<'packet_in'>) => {
     const inPort = matchField(msg.match, 'in_port');
     const src = senderOf(msg.data);
-    if (inPort === undefined || !src || !this.controller.switches.has(src.dpid)) return;
+    if (inPort === undefined || !src) return;
+    // A probe still in flight when its port (or the one it reached) went away must not bring the link back.
+    const srcPort = this.controller.switches.get(src.dpid)?.ports.get(src.port);
+    const dstPort = sw.ports.get(inPort);
+    if (!srcPort || !usable(srcPort) || !dstPort || !usable(dstPort)) return;
     const link = { src, dst: { dpid: sw.dpid, port: inPort } };
     const k = key(link.dst);
     const old = this.byDst.get(k);
