@@ -460,6 +460,55 @@ static napi_value js_flow_mod(napi_env env, napi_callback_info info)
 	return mod_result(env, h, r);
 }
 
+/* bundleCommit(handle, OFPT_FLOW_MOD messages back to back) -> [0 | error,
+ * the index of the message that failed]: a bundle's flow mods, committed
+ * atomically (mod.h). */
+static napi_value js_bundle_commit(napi_env env, napi_callback_info info)
+{
+	struct handle *h;
+	uint8_t *msgs;
+	size_t len, n = 0, failed = 0;
+	struct tsof_flow_mod *fms;
+	int r = 0;
+
+	if (!get_message(env, info, &h, &msgs, &len))
+		return NULL;
+	/* The agent framed each message: a length that does not fit is its bug. */
+	for (size_t off = 0, mlen; off < len; off += mlen, n++)
+		if (len - off < 8 || (mlen = (size_t)(msgs[off + 2] << 8 | msgs[off + 3])) < 8 || mlen > len - off) {
+			napi_throw_type_error(env, NULL, "bundleCommit: messages must be whole");
+			return NULL;
+		}
+	if (!(fms = calloc(n ? n : 1, sizeof *fms)))
+		return throw_errno(env, ENOMEM, "bundle");
+	size_t i = 0;
+	for (size_t off = 0, mlen; i < n && !r; i++, off += mlen) {
+		mlen = (size_t)(msgs[off + 2] << 8 | msgs[off + 3]);
+		r = tsof_flow_mod_decode(msgs + off, mlen, &fms[i]);
+		/* No buffers: a bundle cannot have a flow in and its packet unknown. */
+		if (r == 0 && fms[i].buffer_id != TSOF_OFP_NO_BUFFER) {
+			tsof_flow_mod_discard(&fms[i]);
+			r = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN);
+		}
+	}
+	if (r) {
+		failed = i - 1;
+		for (size_t j = 0; j < failed; j++)
+			tsof_flow_mod_discard(&fms[j]);
+	} else {
+		r = tsof_pipeline_bundle_commit(tsof_dp_pipeline(h->dp), fms, n, tsof_dp_now(), &failed);
+	}
+	free(fms);
+	napi_value result = mod_result(env, h, r), pair, index;
+	if (!result)
+		return NULL;
+	CHECK(env, napi_create_array_with_length(env, 2, &pair));
+	CHECK(env, napi_create_uint32(env, (uint32_t)failed, &index));
+	CHECK(env, napi_set_element(env, pair, 0, result));
+	CHECK(env, napi_set_element(env, pair, 1, index));
+	return pair;
+}
+
 /* groupMod(handle, OFPT_GROUP_MOD message) -> 0 | error */
 static napi_value js_group_mod(napi_env env, napi_callback_info info)
 {
@@ -1023,6 +1072,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "removePort", js_remove_port },
 		{ "packetOut", js_packet_out },
 		{ "flowMod", js_flow_mod },
+		{ "bundleCommit", js_bundle_commit },
 		{ "groupMod", js_group_mod },
 		{ "meterMod", js_meter_mod },
 		{ "executePacketOut", js_execute_packet_out },

@@ -630,6 +630,11 @@ void tsof_cls_remove(struct tsof_cls_rule *rule, uint64_t version)
 	atomic_store_explicit(&rule->remove_version, version, memory_order_relaxed);
 }
 
+void tsof_cls_restore(struct tsof_cls_rule *rule)
+{
+	atomic_store_explicit(&rule->remove_version, TSOF_VERSION_NEVER, memory_order_relaxed);
+}
+
 void tsof_cls_unlink(struct tsof_cls *cls, struct tsof_cls_rule *rule)
 {
 	struct cls_head *h = rule->head;

@@ -124,6 +124,9 @@ void tsof_cls_destroy(struct tsof_cls *cls);
 int tsof_cls_insert(struct tsof_cls *cls, struct tsof_cls_rule *rule,
 		    const struct tsof_match *match, int priority, uint64_t version);
 void tsof_cls_remove(struct tsof_cls_rule *rule, uint64_t version);
+/* Undoes tsof_cls_remove() at a version not yet published (a failed bundle):
+ * the rule is visible again from its add version on. */
+void tsof_cls_restore(struct tsof_cls_rule *rule);
 void tsof_cls_unlink(struct tsof_cls *cls, struct tsof_cls_rule *rule);
 /* The rule with exactly this match and priority visible at version. */
 struct tsof_cls_rule *tsof_cls_find(const struct tsof_cls *cls, const struct tsof_match *match,

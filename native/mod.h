@@ -85,4 +85,15 @@ int tsof_pipeline_flow_mod(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, u
 int tsof_pipeline_group_mod(struct tsof_pipeline *pl, struct tsof_group_mod *gm, uint64_t now);
 int tsof_pipeline_meter_mod(struct tsof_pipeline *pl, struct tsof_meter_mod *mm, uint64_t now);
 
+/* Frees what decoding allocated for a flow mod that will not be applied. */
+void tsof_flow_mod_discard(struct tsof_flow_mod *fm);
+
+/* An OpenFlow bundle's flow mods (the ONF extension of OpenFlow 1.3, 1.4's
+ * 7.3.9 with OFPBF_ATOMIC | OFPBF_ORDERED), decoded, committed in order and
+ * atomically: all of them are in force and published as one version, or, when
+ * one fails, none is and no frame saw any; then *failed is its index. Frees
+ * what decoding allocated, whatever it returns. */
+int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, struct tsof_flow_mod *fms, size_t n, uint64_t now,
+				size_t *failed);
+
 #endif

@@ -21,6 +21,13 @@
  * wheel never hears of a packet. A flow removed for any reason leaves the
  * wheel; a replacing add arms its own timer; a modify changes no timeout
  * (6.4: its timeouts, like its duration, are left unchanged).
+ *
+ * Bundles. The flow mods of an OpenFlow bundle commit atomically: applied in
+ * order under one hold of the lock, so they publish as one version, while
+ * each change is written to an undo log; when one fails, the log undoes the
+ * changes before it in reverse order, at the same unpublished version, so no
+ * frame saw any of them. Flow-removed reports of a bundle's deletes wait for
+ * its success.
  */
 #include "mod.h"
 #include "pipeline_impl.h"
@@ -102,6 +109,37 @@ int tsof_pipeline_parse_actions(struct tsof_pipeline *pl, const uint8_t *p, size
 
 /* ---- flows in their tables ---- */
 
+/* One change a bundle made, to undo (the log is pl->undo). */
+struct pl_undo {
+	enum { UNDO_ADDED, UNDO_REMOVED, UNDO_MODIFIED } kind;
+	int reason;                  /* UNDO_REMOVED: the OFPRR_* to report, or -1 */
+	struct tsof_flow *f;
+	uint64_t packets, bytes;     /* UNDO_MODIFIED: counts a reset cleared */
+};
+
+/* Room in the undo log for n more changes, outside a bundle always: a change
+ * is made only when it can be undone. */
+static bool undo_room(struct tsof_pipeline *pl, size_t n)
+{
+	if (!pl->in_bundle || pl->n_undo + n <= pl->cap_undo)
+		return true;
+	size_t cap = pl->cap_undo ? pl->cap_undo * 2 : 1024;
+	while (cap < pl->n_undo + n)
+		cap *= 2;
+	struct pl_undo *u = realloc(pl->undo, cap * sizeof *u);
+	if (!u)
+		return false;
+	pl->undo = u;
+	pl->cap_undo = cap;
+	return true;
+}
+
+static void undo_log(struct tsof_pipeline *pl, struct pl_undo u)
+{
+	if (pl->in_bundle)
+		pl->undo[pl->n_undo++] = u;
+}
+
 /* Flows and groups that name a group or meter: ref_count and flow_count in
  * the stats replies. */
 static void insts_count(const struct tsof_insts *in, int d)
@@ -172,9 +210,8 @@ static void report_removed(struct tsof_pipeline *pl, const struct tsof_flow *f, 
 	pl->ops.flow_removed(pl->ops.arg, &fr);
 }
 
-/* Takes f out at the pending version; reason < 0: no flow-removed message
- * (a replaced flow). */
-static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reason, uint64_t now)
+/* Takes f out of its table at the pending version. */
+static void flow_take_out(struct tsof_pipeline *pl, struct tsof_flow *f)
 {
 	struct pl_table *t = &pl->tables[f->table_id];
 
@@ -184,7 +221,17 @@ static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reaso
 	t->touched = true;
 	pl->dirty = true;
 	insts_count(pl_flow_insts(f), -1);
-	if (reason >= 0)
+}
+
+/* Takes f out, to be freed once the pending version is out; reason < 0: no
+ * flow-removed message (a replaced flow). In a bundle, the caller made room
+ * in the undo log. */
+static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reason, uint64_t now)
+{
+	flow_take_out(pl, f);
+	if (pl->in_bundle)
+		undo_log(pl, (struct pl_undo){ .kind = UNDO_REMOVED, .reason = reason, .f = f });
+	else if (reason >= 0)
 		report_removed(pl, f, reason, now);
 	f->gc_next = pl->removed;
 	pl->removed = f;
@@ -267,6 +314,8 @@ static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t
 		}
 	if (!old && t->n_flows >= pl->max_flows)
 		return FLOW_ERR(TABLE_FULL);
+	if (!undo_room(pl, 2))
+		return -1;
 
 	struct tsof_flow *f = calloc(1, sizeof *f);
 	if (!f || !(f->match_wire = malloc(fm->match_len ? fm->match_len : 1))) {
@@ -296,6 +345,7 @@ static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t
 		pl_flow_free(f);
 		return -1;
 	}
+	undo_log(pl, (struct pl_undo){ .kind = UNDO_ADDED, .f = f });
 	if (old)
 		flow_remove(pl, old, -1, now);
 	table_link(t, f);
@@ -309,13 +359,16 @@ static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t
 
 static void flow_modify(struct tsof_pipeline *pl, struct tsof_flow *f, struct tsof_insts *in, bool reset)
 {
+	struct pl_undo u = { .kind = UNDO_MODIFIED, .f = f };
+
 	insts_count(pl_flow_insts(f), -1);
 	pl_vpush(pl, &f->insts, &in->v);
 	insts_count(in, 1);
 	if (reset) {
-		atomic_store_explicit(&f->n_packets, 0, memory_order_relaxed);
-		atomic_store_explicit(&f->n_bytes, 0, memory_order_relaxed);
+		u.packets = atomic_exchange_explicit(&f->n_packets, 0, memory_order_relaxed);
+		u.bytes = atomic_exchange_explicit(&f->n_bytes, 0, memory_order_relaxed);
 	}
+	undo_log(pl, u);
 }
 
 static int flow_mod_modify(struct tsof_pipeline *pl, struct tsof_flow_mod *fm)
@@ -335,15 +388,18 @@ static int flow_mod_modify(struct tsof_pipeline *pl, struct tsof_flow_mod *fm)
 		if (!pl_flow_selected(f, &sel))
 			continue;
 		struct tsof_insts *in = fm->insts ? fm->insts : pl_insts_copy(decoded);
-		if (!in)
+		if (!in || !undo_room(pl, 1)) {
+			if (in != fm->insts)
+				pl_insts_free(in);
 			return -1;
+		}
 		fm->insts = NULL;
 		flow_modify(pl, f, in, fm->flags & TSOF_OFPFF_RESET_COUNTS);
 	}
 	return 0;
 }
 
-static void flow_mod_delete(struct tsof_pipeline *pl, const struct tsof_flow_mod *fm, uint64_t now)
+static int flow_mod_delete(struct tsof_pipeline *pl, const struct tsof_flow_mod *fm, uint64_t now)
 {
 	const struct pl_flow_sel sel = {
 		.match = &fm->match, .cookie = fm->cookie, .cookie_mask = fm->cookie_mask,
@@ -356,19 +412,21 @@ static void flow_mod_delete(struct tsof_pipeline *pl, const struct tsof_flow_mod
 	for (int i = first; i <= last; i++)
 		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
 			next = f->next;
-			if (pl_flow_selected(f, &sel))
-				flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
+			if (!pl_flow_selected(f, &sel))
+				continue;
+			if (!undo_room(pl, 1))
+				return -1;
+			flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
 		}
+	return 0;
 }
 
 static int flow_mod_locked(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t now)
 {
 	int err;
 
-	if (fm->command == TSOF_OFPFC_DELETE || fm->command == TSOF_OFPFC_DELETE_STRICT) {
-		flow_mod_delete(pl, fm, now);
-		return 0;
-	}
+	if (fm->command == TSOF_OFPFC_DELETE || fm->command == TSOF_OFPFC_DELETE_STRICT)
+		return flow_mod_delete(pl, fm, now);
 	if ((err = check_refs(pl, &fm->refs, fm->err)))
 		return err;
 	resolve_insts(pl, fm->insts);
@@ -382,6 +440,86 @@ int tsof_pipeline_flow_mod(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, u
 	pl_insts_free(fm->insts);  /* no flow took them */
 	pl_unlock(pl);
 	tsof_refs_free(&fm->refs);
+	return err;
+}
+
+/* ---- bundles ---- */
+
+/* Puts back a flow a bundle removed. The log is undone newest first, and
+ * nothing but removals pushes on pl->removed meanwhile, so f is its head. */
+static void flow_put_back(struct tsof_pipeline *pl, struct tsof_flow *f)
+{
+	struct pl_table *t = &pl->tables[f->table_id];
+
+	pl->removed = f->gc_next;
+	tsof_cls_restore(&f->rule);
+	table_link(t, f);
+	t->touched = true;
+	insts_count(pl_flow_insts(f), 1);
+	flow_arm(pl, f);
+}
+
+static void undo_all(struct tsof_pipeline *pl)
+{
+	struct tsof_flow *dropped = NULL, *last = NULL;
+
+	for (size_t i = pl->n_undo; i-- > 0;) {
+		const struct pl_undo *u = &pl->undo[i];
+		struct tsof_flow *f = u->f;
+		switch (u->kind) {
+		case UNDO_ADDED:
+			/* Kept aside until the end, so that pl->removed's head stays
+			 * the next flow to put back. */
+			flow_take_out(pl, f);
+			f->gc_next = dropped;
+			dropped = f;
+			last = last ? last : f;
+			break;
+		case UNDO_REMOVED:
+			flow_put_back(pl, f);
+			break;
+		case UNDO_MODIFIED:
+			insts_count(pl_flow_insts(f), -1);
+			pl_vpop(pl, &f->insts);
+			insts_count(pl_flow_insts(f), 1);
+			/* Frames counted since the reset stay counted. */
+			atomic_fetch_add_explicit(&f->n_packets, u->packets, memory_order_relaxed);
+			atomic_fetch_add_explicit(&f->n_bytes, u->bytes, memory_order_relaxed);
+			break;
+		}
+	}
+	if (last) {
+		last->gc_next = pl->removed;
+		pl->removed = dropped;
+	}
+}
+
+int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, struct tsof_flow_mod *fms, size_t n, uint64_t now,
+				size_t *failed)
+{
+	int err = 0;
+	size_t i;
+
+	pl_lock(pl);
+	pl->in_bundle = true;
+	pl->n_undo = 0;
+	for (i = 0; i < n && !err; i++) {
+		err = flow_mod_locked(pl, &fms[i], now);
+		tsof_flow_mod_discard(&fms[i]);
+	}
+	pl->in_bundle = false;
+	if (err) {
+		*failed = i - 1;
+		undo_all(pl);
+	} else {
+		for (size_t u = 0; u < pl->n_undo; u++)
+			if (pl->undo[u].kind == UNDO_REMOVED && pl->undo[u].reason >= 0)
+				report_removed(pl, pl->undo[u].f, pl->undo[u].reason, now);
+	}
+	pl->n_undo = 0;
+	pl_unlock(pl);
+	for (; i < n; i++)
+		tsof_flow_mod_discard(&fms[i]);
 	return err;
 }
 

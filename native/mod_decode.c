@@ -203,6 +203,13 @@ int tsof_packet_out_decode(const uint8_t *msg, size_t len, struct tsof_packet_ou
 
 /* ---- flow mods ---- */
 
+void tsof_flow_mod_discard(struct tsof_flow_mod *fm)
+{
+	pl_insts_free(fm->insts);
+	fm->insts = NULL;
+	tsof_refs_free(&fm->refs);
+}
+
 int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *fm)
 {
 	const uint16_t known = TSOF_OFPFF_SEND_FLOW_REM | TSOF_OFPFF_CHECK_OVERLAP | TSOF_OFPFF_RESET_COUNTS |

@@ -83,6 +83,27 @@ void pl_vpush(struct tsof_pipeline *pl, struct tsof_vnode *_Atomic *head, struct
 	pl->dirty = true;
 }
 
+static void vnode_free_cb(struct tsof_rcu_cb *cb)
+{
+	struct tsof_vnode *v = TSOF_CONTAINER_OF(cb, struct tsof_vnode, rcu);
+
+	v->free(v);
+}
+
+void pl_vpop(struct tsof_pipeline *pl, struct tsof_vnode *_Atomic *head)
+{
+	struct tsof_vnode *v = atomic_load_explicit(head, memory_order_relaxed);
+	struct tsof_vnode *prev = atomic_load_explicit(&v->prev, memory_order_relaxed);
+
+	atomic_store_explicit(head, prev, memory_order_release);
+	/* Its push added it to the trims last, unless out of memory then. */
+	if (prev && pl->n_trims && pl->trims[pl->n_trims - 1] == v)
+		pl->n_trims--;
+	/* A datapath thread may have read it as the newest and be walking past it. */
+	tsof_rcu_defer(pl->rcu, &v->rcu, vnode_free_cb);
+	pl->dirty = true;
+}
+
 static void publish(struct tsof_pipeline *pl)
 {
 	if (!pl->dirty)
@@ -224,6 +245,7 @@ void tsof_pipeline_free(struct tsof_pipeline *pl)
 	free(atomic_load_explicit(&pl->ports, memory_order_relaxed));
 	tsof_mac_table_free(pl->macs);
 	free(pl->trims);
+	free(pl->undo);
 	tsof_wheel_destroy(&pl->timeouts);
 	pthread_mutex_destroy(&pl->lock);
 	free(pl);

@@ -133,6 +133,11 @@ struct tsof_pipeline {
 	/* Deleted groups and meters, whose table reference goes then; linked
 	 * through node.next (they are out of their id maps). */
 	struct tsof_idnode *dead_groups, *dead_meters;
+	/* While a bundle commits (mod_apply.c): what each change did, to undo
+	 * them all if one of its mods fails. */
+	bool in_bundle;
+	struct pl_undo *undo;
+	size_t n_undo, cap_undo;
 	struct tsof_pl_thread *threads[PL_MAX_THREADS];
 	struct pl_table tables[TSOF_N_TABLES];
 };
@@ -187,6 +192,9 @@ void pl_lock(struct tsof_pipeline *pl);
 void pl_unlock(struct tsof_pipeline *pl);
 /* Pushes v, tagged with the pending version, in front of *head. */
 void pl_vpush(struct tsof_pipeline *pl, struct tsof_vnode *_Atomic *head, struct tsof_vnode *v);
+/* Undoes the latest pl_vpush() on *head, which was the latest push of all
+ * (undo goes in reverse order): the value is freed after a grace period. */
+void pl_vpop(struct tsof_pipeline *pl, struct tsof_vnode *_Atomic *head);
 /* Frees a flow no thread can reach (never inserted, or unlinked a grace
  * period ago). */
 void pl_flow_free(struct tsof_flow *f);

@@ -622,27 +622,34 @@ struct fm {
 	uint32_t out_port, out_group;
 };
 
-/* A flow-mod from OXMs and instructions; through the wire decoder too. */
+/* A flow-mod message from OXMs and instructions. */
+static void flow_mod_msg(struct mb *msg, struct fm o, const struct mb *oxms, const struct mb *insts)
+{
+	msg->n = 0;
+	put8(msg, 4); put8(msg, 14); put16(msg, 0); put32(msg, 1);
+	put64(msg, o.cookie); put64(msg, o.cookie_mask);
+	put8(msg, o.table); put8(msg, o.command);
+	put16(msg, o.idle); put16(msg, o.hard); put16(msg, o.priority);
+	put32(msg, TSOF_OFP_NO_BUFFER);
+	put32(msg, o.out_port ? o.out_port : TSOF_OFPP_ANY);
+	put32(msg, o.out_group ? o.out_group : TSOF_OFPG_ANY);
+	put16(msg, o.flags); put16(msg, 0);
+	put16(msg, 1); put16(msg, (unsigned)(4 + (oxms ? oxms->n : 0)));
+	if (oxms)
+		put(msg, oxms->d, oxms->n);
+	pad8(msg);
+	if (insts)
+		put(msg, insts->d, insts->n);
+	wr16(msg->d + 2, (unsigned)msg->n);
+}
+
+/* A flow-mod through the wire decoder, applied. */
 static int flow_mod(struct fm o, const struct mb *oxms, const struct mb *insts)
 {
-	struct mb msg = { .n = 0 };
+	struct mb msg;
 	struct tsof_flow_mod fm;
 
-	put8(&msg, 4); put8(&msg, 14); put16(&msg, 0); put32(&msg, 1);
-	put64(&msg, o.cookie); put64(&msg, o.cookie_mask);
-	put8(&msg, o.table); put8(&msg, o.command);
-	put16(&msg, o.idle); put16(&msg, o.hard); put16(&msg, o.priority);
-	put32(&msg, TSOF_OFP_NO_BUFFER);
-	put32(&msg, o.out_port ? o.out_port : TSOF_OFPP_ANY);
-	put32(&msg, o.out_group ? o.out_group : TSOF_OFPG_ANY);
-	put16(&msg, o.flags); put16(&msg, 0);
-	put16(&msg, 1); put16(&msg, (unsigned)(4 + (oxms ? oxms->n : 0)));
-	if (oxms)
-		put(&msg, oxms->d, oxms->n);
-	pad8(&msg);
-	if (insts)
-		put(&msg, insts->d, insts->n);
-	wr16(msg.d + 2, (unsigned)msg.n);
+	flow_mod_msg(&msg, o, oxms, insts);
 	int err = tsof_flow_mod_decode(msg.d, msg.n, &fm);
 	if (err)
 		return err;
@@ -2369,6 +2376,92 @@ static void test_timeouts_on_time(void)
  * modify keeps the timeouts (6.4), RESET_COUNTS or not; an add that replaces
  * a flow brings its own; expire() with nothing due, or nothing at all, is
  * nothing. */
+/* A bundle of flow-mod messages through the wire decoder, committed. */
+static int bundle(const struct mb *msgs, size_t n, size_t *failed)
+{
+	struct tsof_flow_mod fms[8];
+
+	for (size_t i = 0; i < n; i++) {
+		int err = tsof_flow_mod_decode(msgs[i].d, msgs[i].n, &fms[i]);
+		if (err) {
+			while (i > 0)
+				tsof_flow_mod_discard(&fms[--i]);
+			return err;
+		}
+	}
+	return tsof_pipeline_bundle_commit(pl, fms, n, now, failed);
+}
+
+static void test_bundle_commit(void)
+{
+	setup();
+	struct mb m8 = { .n = 0 }, m32 = { .n = 0 }, mport = { .n = 0 }, in2 = { .n = 0 }, in3 = { .n = 0 };
+	struct mb a2 = { .n = 0 }, a3 = { .n = 0 }, msgs[5];
+	struct spec s = spec_of(K_TCP4);
+	size_t failed = 99;
+	uint64_t t0 = now;
+
+	oxmn(&m8, TSOF_OXM_ETH_TYPE, 2, 0x800);
+	oxm(&m8, TSOF_OXM_IPV4_DST, (const uint8_t[4]){ 0xc0, 0, 0, 0 }, 4, (const uint8_t[4]){ 0xff, 0, 0, 0 });
+	oxmn(&m32, TSOF_OXM_ETH_TYPE, 2, 0x800);
+	oxmn(&m32, TSOF_OXM_IPV4_DST, 4, 0xc0a81414);
+	oxmn(&mport, TSOF_OXM_IN_PORT, 4, 5);
+	a_out(&a2, 2, 0);
+	i_actions(&in2, TSOF_OFPIT_APPLY_ACTIONS, &a2);
+	a_out(&a3, 3, 0);
+	i_actions(&in3, TSOF_OFPIT_APPLY_ACTIONS, &a3);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 30, .cookie = 0x21, .hard = 100 }, &m32, &in2), 0);
+	CHECK_EQ(flow_mod((struct fm){ .priority = 10, .cookie = 0x11, .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m8, &in2), 0);
+	send_spec(&s, 1);
+	send_spec(&s, 1);
+
+	/* Each kind of change, then one that fails: none of them stays. */
+	flow_mod_msg(&msgs[0], (struct fm){ .priority = 40, .cookie = 0x40 }, &mport, &in3);
+	flow_mod_msg(&msgs[1], (struct fm){ .priority = 30, .cookie = 0x31 }, &m32, &in3);  /* replaces 0x21 */
+	flow_mod_msg(&msgs[2], (struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 0x11, .cookie_mask = ~0ull }, NULL, NULL);
+	flow_mod_msg(&msgs[3], (struct fm){ .command = TSOF_OFPFC_MODIFY, .flags = TSOF_OFPFF_RESET_COUNTS }, &m8, &in3);
+	flow_mod_msg(&msgs[4], (struct fm){ .priority = 40, .flags = TSOF_OFPFF_CHECK_OVERLAP }, &mport, &in2);
+	CHECK_EQ(bundle(msgs, 5, &failed), ERR(FLOW_MOD_FAILED, TSOF_OFPFMFC_OVERLAP));
+	CHECK_EQ(failed, 4);
+	CHECK_EQ(n_removed, 0);  /* the delete's report went with it */
+	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
+	CHECK_EQ(count_flows(0, 0x21, ~0ull, 2), 1);
+	CHECK(fstats[0].packets == 2);  /* the reset was undone */
+	CHECK_EQ(count_flows(0, 0x11, ~0ull, 2), 1);
+	send_spec(&s, 1);
+	CHECK_OUT1(2);
+	for (int i = 0; i < 3; i++) {  /* the undone flows are freed (ASan) */
+		tsof_pipeline_quiesce(th);
+		tsof_pipeline_reclaim(pl);
+	}
+
+	/* The same without the failing one: all in force, the delete reported once. */
+	CHECK_EQ(bundle(msgs, 4, &failed), 0);
+	CHECK_EQ(n_removed, 1);
+	CHECK(removed[0].cookie == 0x11 && removed[0].reason == TSOF_OFPRR_DELETE);
+	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
+	CHECK_EQ(count_flows(0, 0x31, ~0ull, 3), 1);
+	CHECK(fstats[0].packets == 0);  /* replaced keeping 3 packets, then modified with a reset */
+	CHECK_EQ(count_flows(0, 0x40, ~0ull, 3), 1);
+	send_spec(&s, 1);
+	CHECK_OUT1(3);
+	/* The replacing flow has no timeout; the put-back one kept its own. */
+	now = t0 + 101 * NS;
+	CHECK_EQ(tsof_pipeline_expire(pl, now), 0);
+
+	/* A put-back flow's timer is armed again: undo a delete of 0x21's successor... */
+	CHECK_EQ(flow_mod((struct fm){ .priority = 20, .cookie = 0x50, .hard = 10 }, &m8, &in2), 0);
+	flow_mod_msg(&msgs[0], (struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 0x50, .cookie_mask = ~0ull }, NULL, NULL);
+	flow_mod_msg(&msgs[1], (struct fm){ .priority = 40, .flags = TSOF_OFPFF_CHECK_OVERLAP }, &mport, &in2);
+	CHECK_EQ(bundle(msgs, 2, &failed), ERR(FLOW_MOD_FAILED, TSOF_OFPFMFC_OVERLAP));
+	CHECK_EQ(failed, 1);
+	CHECK_EQ(count_flows(0, 0x50, ~0ull, TSOF_OFPP_ANY), 1);
+	now += 11 * NS;
+	CHECK_EQ(tsof_pipeline_expire(pl, now), 1);  /* ...and it expires on time */
+	CHECK_EQ(count_flows(0, 0x50, ~0ull, TSOF_OFPP_ANY), 0);
+	teardown();
+}
+
 static void test_timeouts_delete_modify(void)
 {
 	setup();
@@ -3648,6 +3741,7 @@ int main(int argc, char **argv)
 	run("flows: counters and timeouts", test_counters_and_timeouts);
 	run("timeouts: on time, several lengths, used flows kept", test_timeouts_on_time);
 	run("timeouts: deleted, modified and replaced flows", test_timeouts_delete_modify);
+	run("bundle: flow mods in force together, or none of them", test_bundle_commit);
 	run("timeouts: 200,000 flows expire in one call each", test_timeouts_many);
 	run("timeouts: the wheel looks only at what may be due", test_wheel_looks_at_what_is_due);
 	run("packet-out", test_packet_out);

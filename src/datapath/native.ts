@@ -44,6 +44,7 @@ export interface Addon {
   addMemory(h: Handle, port: number, vnet: boolean): void;
   removePort(h: Handle, port: number): void;
   flowMod(h: Handle, message: Uint8Array): number;
+  bundleCommit(h: Handle, messages: Uint8Array): [error: number, index: number];
   groupMod(h: Handle, message: Uint8Array): number;
   meterMod(h: Handle, message: Uint8Array): number;
   executePacketOut(h: Handle, message: Uint8Array): number;
@@ -309,6 +310,12 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   flowMod(message: Uint8Array): OpenFlowError | null {
     return this.#modResult(this.addon.flowMod(this.handle, message));
+  }
+
+  bundleCommit(messages: Uint8Array): { error: OpenFlowError; index: number } | null {
+    const [e, index] = this.addon.bundleCommit(this.handle, messages);
+    const error = this.#modResult(e);
+    return error && { error, index };
   }
 
   groupMod(message: Uint8Array): OpenFlowError | null {

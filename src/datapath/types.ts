@@ -288,6 +288,14 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
   groupMod(message: Uint8Array): OpenFlowError | null;
   meterMod(message: Uint8Array): OpenFlowError | null;
   /**
+   * A bundle's OFPT_FLOW_MODs, whole messages back to back, committed in
+   * order and atomically: all in force together when the call returns (one
+   * change for the packets), or, when one fails, none of them; then its
+   * error and index. Flow-removed events of its deletes come only on success.
+   * (A flow mod with a buffer id fails it: BUFFER_UNKNOWN.)
+   */
+  bundleCommit(messages: Uint8Array): { error: OpenFlowError; index: number } | null;
+  /**
    * OFPT_PACKET_OUT, the whole message: its actions run on the datapath thread
    * (OFPP_TABLE through the tables). null once queued, or the error to send
    * (buffer ids are not supported: BUFFER_UNKNOWN). Throws EAGAIN when the queue is full.

@@ -39,6 +39,7 @@ import {
   OFPT,
   OFPTT,
   OFP_NO_BUFFER,
+  ONF_EXPERIMENTER,
   type Match,
   type Message,
   type MessageOf,
@@ -47,6 +48,7 @@ import {
 } from '../openflow/codec/index.ts';
 import type { Datapath, DatapathStats, FlowRemoved, LinkState, PacketIn, PortInfo, PortSpec, PortStats, TableStats } from '../datapath/index.ts';
 import { CAPABILITIES, description, GROUP_FEATURES, meterFeatures, tableFeatures } from './features.ts';
+import { Bundles } from './bundles.ts';
 import { describePort } from './ports.ts';
 
 /** SwitchAgent.counters(): a reading for observers such as the metrics endpoint. */
@@ -95,15 +97,18 @@ export class Connection {
    * nonzero miss_send_len, as in Open vSwitch.
    */
   asyncOn: boolean;
+  readonly bundles: Bundles;
 
   constructor(
     readonly channel: Channel,
     /** A passive listener's connection: it does not count as a controller for the fail mode. */
     readonly service: boolean,
     burst: number,
+    dp: Datapath,
   ) {
     this.tokens = burst;
     this.asyncOn = !service;
+    this.bundles = new Bundles(dp, channel);
   }
 
   get isSlave(): boolean {
@@ -220,7 +225,7 @@ export class SwitchAgent {
 
   /** Serves a connection whose HELLO exchange succeeded, until it closes; service: it came to a passive listener. */
   attach(channel: Channel, service: boolean): Connection {
-    const conn = new Connection(channel, service, this.burst);
+    const conn = new Connection(channel, service, this.burst, this.dp);
     this.connections.add(conn);
     const guard = (xid: number, bytes: Uint8Array, handle: () => void) => {
       try {
@@ -337,7 +342,10 @@ export class SwitchAgent {
       case 'echo_reply':
         return;
       case 'experimenter':
-        return fail(ERR.BAD_REQUEST.BAD_EXPERIMENTER);
+        if (msg.experimenter !== ONF_EXPERIMENTER) return fail(ERR.BAD_REQUEST.BAD_EXPERIMENTER);
+        // Bundles are writes (Open vSwitch refuses them to a slave too).
+        if (conn.isSlave) return fail(ERR.BAD_REQUEST.IS_SLAVE);
+        return conn.bundles.handle(msg, bytes, fail);
     }
     if (msg.type.endsWith('_request') && 'flags' in msg) return this.multipart(conn, msg, bytes, fail);
     // Switch-to-controller messages and replies have no meaning here.

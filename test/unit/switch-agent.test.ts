@@ -21,7 +21,20 @@ import {
   type SwitchHandle,
 } from '../../src/controller/index.ts';
 import { TestDatapath } from '../../src/datapath/testing.ts';
-import { decodeMessage, encodeMessage, Framer, type Message } from '../../src/openflow/codec/index.ts';
+import {
+  BUNDLE_ERR,
+  decodeBundleControl,
+  decodeMessage,
+  encodeBundleAdd,
+  encodeBundleControl,
+  encodeMessage,
+  Framer,
+  OFPBCT,
+  OFPBF,
+  ONF_EXPERIMENTER,
+  ONFT,
+  type Message,
+} from '../../src/openflow/codec/index.ts';
 import type { ConnectionManager, SwitchAgent } from '../../src/switch/index.ts';
 import { numbered, numberOf, takeN, until } from '../support/datapath.ts';
 import { agentWith, connectAgent, silent } from '../support/switch.ts';
@@ -246,5 +259,92 @@ describe('raw connections', () => {
     expect(err).toMatchObject({ type: 'error', xid: 77, errType: ERR.BAD_ACTION.BAD_TYPE.type, code: ERR.BAD_ACTION.BAD_TYPE.code });
     expect((err as MessageOf<'error'>).data).toEqual(bad.subarray(0, 64));
     expect(reply).toMatchObject({ type: 'barrier_reply', xid: 78 });
+  });
+  describe('bundles (ONF\'s extension for OpenFlow 1.3)', () => {
+    const onf = (xid: number, expType: number, data: Uint8Array) =>
+      encodeMessage({ type: 'experimenter', xid, experimenter: ONF_EXPERIMENTER, expType, data } as Message);
+    const ctrl = (xid: number, ctrlType: number, bundleId = 7, flags = OFPBF.ATOMIC | OFPBF.ORDERED) =>
+      onf(xid, ONFT.BUNDLE_CONTROL, encodeBundleControl({ bundleId, ctrlType, flags, properties: new Uint8Array(0) }));
+    const inner = (xid: number, port: number, extra: object = {}) =>
+      encodeMessage({ ...flowMod({ match: [{ field: 'in_port', value: port }], actions: [toPort(2)], ...extra }), xid } as Message);
+    const add = (xid: number, message: Uint8Array, bundleId = 7, flags = OFPBF.ATOMIC | OFPBF.ORDERED) =>
+      onf(xid, ONFT.BUNDLE_ADD_MESSAGE, encodeBundleAdd({ bundleId, flags, message }));
+    const flowCount = encodeMessage({
+      type: 'aggregate_stats_request', xid: 90, flags: 0, tableId: 0xff, outPort: OFPP.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [],
+    } as Message);
+    const ctrlType = (m: Message) => m.type === 'experimenter' && decodeBundleControl(m.data).ok && (decodeBundleControl(m.data) as { value: { ctrlType: number } }).value.ctrlType;
+    const errorOf = (m: Message) => m.type === 'error' && { xid: m.xid, code: m.code, experimenter: m.experimenter };
+
+    it('commits its flow mods together, answering open, close and commit', async () => {
+      const got = await exchange([hello(1 << 4), ctrl(2, OFPBCT.OPEN_REQUEST), add(3, inner(3, 1)), add(4, inner(4, 3)), ctrl(5, OFPBCT.CLOSE_REQUEST), ctrl(6, OFPBCT.COMMIT_REQUEST), flowCount], 5);
+      expect(got.slice(1, 4).map(ctrlType)).toEqual([OFPBCT.OPEN_REPLY, OFPBCT.CLOSE_REPLY, OFPBCT.COMMIT_REPLY]);
+      expect(got.slice(1, 4).map((m) => m.xid)).toEqual([2, 5, 6]);
+      expect(got[4]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: 2 });
+    });
+
+    it('applies none when one fails: its error with its ADD_MESSAGE\'s xid and bytes, then MSG_FAILED', async () => {
+      const bad = add(4, inner(4, 3, { actions: [{ type: 'group', groupId: 9 }] }));
+      const got = await exchange([hello(1 << 4), add(3, inner(3, 1)), bad, add(5, inner(5, 2)), ctrl(6, OFPBCT.COMMIT_REQUEST), flowCount], 4);
+      expect(got[1]).toMatchObject({ type: 'error', xid: 4, errType: ERR.BAD_ACTION.BAD_OUT_GROUP.type, code: ERR.BAD_ACTION.BAD_OUT_GROUP.code });
+      expect((got[1] as MessageOf<'error'>).data).toEqual(bad.subarray(0, 64));
+      expect(errorOf(got[2])).toEqual({ xid: 6, code: BUNDLE_ERR.MSG_FAILED.code, experimenter: ONF_EXPERIMENTER });
+      expect(got[3]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: 0 });
+    });
+
+    it('refuses what OpenFlow 1.4 says to refuse, as Open vSwitch does, and discards', async () => {
+      const group = encodeMessage({ type: 'group_mod', xid: 12, command: 0, groupType: 0, groupId: 1, buckets: [] } as Message);
+      const badXid = add(13, inner(99, 1));
+      const got = await exchange(
+        [
+          hello(1 << 4),
+          ctrl(2, OFPBCT.COMMIT_REQUEST, 1), // no such bundle
+          ctrl(3, OFPBCT.OPEN_REQUEST, 1),
+          ctrl(4, OFPBCT.OPEN_REQUEST, 1), // exists: refused, and dropped
+          ctrl(5, OFPBCT.CLOSE_REQUEST, 1), // so this one has no bundle
+          ctrl(6, OFPBCT.OPEN_REQUEST, 2),
+          ctrl(7, OFPBCT.CLOSE_REQUEST, 2),
+          add(8, inner(8, 1), 2), // closed
+          ctrl(9, OFPBCT.OPEN_REQUEST, 3, OFPBF.ATOMIC),
+          ctrl(10, OFPBCT.COMMIT_REQUEST, 3, OFPBF.ORDERED), // other flags
+          ctrl(11, OFPBCT.OPEN_REPLY, 4), // a reply is no request
+          add(12, group, 4), // only flow mods
+          badXid,
+          ctrl(14, OFPBCT.OPEN_REQUEST, 5),
+          add(15, inner(15, 1), 5),
+          ctrl(16, OFPBCT.DISCARD_REQUEST, 5),
+          ctrl(17, OFPBCT.COMMIT_REQUEST, 5), // discarded
+          flowCount,
+        ],
+        17,
+      );
+      const E = BUNDLE_ERR;
+      expect(got.slice(1, 13).map((m) => errorOf(m) || { xid: m.xid, reply: ctrlType(m) })).toEqual([
+        { xid: 2, code: E.BAD_ID.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 3, reply: OFPBCT.OPEN_REPLY },
+        { xid: 4, code: E.BAD_ID.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 5, code: E.BAD_ID.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 6, reply: OFPBCT.OPEN_REPLY },
+        { xid: 7, reply: OFPBCT.CLOSE_REPLY },
+        { xid: 8, code: E.BUNDLE_CLOSED.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 9, reply: OFPBCT.OPEN_REPLY },
+        { xid: 10, code: E.BAD_FLAGS.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 11, code: E.BAD_TYPE.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 12, code: E.MSG_UNSUP.code, experimenter: ONF_EXPERIMENTER },
+        { xid: 13, code: E.MSG_BAD_XID.code, experimenter: ONF_EXPERIMENTER },
+      ]);
+      expect(got.slice(13, 16).map((m) => errorOf(m) || { xid: m.xid, reply: ctrlType(m) })).toEqual([
+        { xid: 14, reply: OFPBCT.OPEN_REPLY },
+        { xid: 16, reply: OFPBCT.DISCARD_REPLY },
+        { xid: 17, code: E.BAD_ID.code, experimenter: ONF_EXPERIMENTER },
+      ]);
+      expect(got[16]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: 0 });
+    });
+
+    it('ends the bundles of a connection with it', async () => {
+      await exchange([hello(1 << 4), ctrl(2, OFPBCT.OPEN_REQUEST, 8), add(3, inner(3, 1), 8), flowCount], 3);
+      const got = await exchange([hello(1 << 4), ctrl(4, OFPBCT.COMMIT_REQUEST, 8), flowCount], 3);
+      expect(errorOf(got[1])).toEqual({ xid: 4, code: BUNDLE_ERR.BAD_ID.code, experimenter: ONF_EXPERIMENTER });
+      expect(got[2]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: 0 });
+    });
   });
 });

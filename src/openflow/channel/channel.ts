@@ -217,7 +217,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Answers a message with OFPT_ERROR: its xid and its first 64 bytes. */
   sendError(xid: number, e: OfErrorCode, offending: Uint8Array): void {
-    this.send({ type: 'error', xid, errType: e.type, code: e.code, data: offending.subarray(0, ERROR_DATA_LEN) });
+    this.send({ type: 'error', xid, errType: e.type, code: e.code, experimenter: e.experimenter, data: offending.subarray(0, ERROR_DATA_LEN) });
   }
 
   private flush(): void {

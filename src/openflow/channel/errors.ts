@@ -16,7 +16,7 @@ export class OpenFlowError extends Error {
   readonly reply: MessageOf<'error'>;
 
   constructor(reply: MessageOf<'error'>, readonly request: string) {
-    super(`${request} failed: ${errorName({ type: reply.errType, code: reply.code })}`);
+    super(`${request} failed: ${errorName({ type: reply.errType, code: reply.code, experimenter: reply.experimenter })}`);
     this.errType = reply.errType;
     this.code = reply.code;
     this.data = reply.data;

@@ -4,7 +4,10 @@
 
 export interface OfErrorCode {
   readonly type: number;
+  /** exp_type for OFPET_EXPERIMENTER. */
   readonly code: number;
+  /** OFPET_EXPERIMENTER only: whose error it is. */
+  readonly experimenter?: number;
 }
 
 /** [wire type, prefix of the code names in the spec, code names in wire order] */
@@ -27,6 +30,25 @@ const TABLE = {
 
 /** OFPET_EXPERIMENTER: the body carries an experimenter id and its own type. */
 export const OFPET_EXPERIMENTER = 0xffff;
+
+/** ONF's experimenter id ("ONF\0"), of its OpenFlow 1.3 extensions' messages and errors. */
+export const ONF_EXPERIMENTER = 0x4f4e4600;
+
+/**
+ * OpenFlow 1.4's bundle failures (OFPET_BUNDLE_FAILED's OFPBFC_* codes in wire
+ * order), which ONF's bundle extension for 1.3 (EXT-230, bundle.ts) sends as
+ * OFPET_EXPERIMENTER errors of ONF with exp_type 2300 + the 1.4 code.
+ */
+const ONF_BUNDLE_CODES = [
+  'UNKNOWN', 'EPERM', 'BAD_ID', 'BUNDLE_EXIST', 'BUNDLE_CLOSED', 'OUT_OF_BUNDLES', 'BAD_TYPE', 'BAD_FLAGS',
+  'MSG_BAD_LEN', 'MSG_BAD_XID', 'MSG_UNSUP', 'MSG_CONFLICT', 'MSG_TOO_MANY', 'MSG_FAILED', 'TIMEOUT', 'BUNDLE_IN_PROGRESS',
+] as const;
+const ONF_BUNDLE_BASE = 2300;
+
+/** BUNDLE_ERR.MSG_FAILED is { type: OFPET_EXPERIMENTER, code: 2313, experimenter: ONF_EXPERIMENTER }. */
+export const BUNDLE_ERR = Object.fromEntries(
+  ONF_BUNDLE_CODES.map((c, i) => [c, Object.freeze({ type: OFPET_EXPERIMENTER, code: ONF_BUNDLE_BASE + i, experimenter: ONF_EXPERIMENTER })]),
+) as unknown as { readonly [K in (typeof ONF_BUNDLE_CODES)[number]]: OfErrorCode };
 
 type Table = typeof TABLE;
 type Codes<T extends readonly string[]> = { readonly [K in T[number]]: OfErrorCode };
@@ -59,6 +81,10 @@ export function errorCodeName(type: number, code: number): string {
 }
 
 export function errorName(e: OfErrorCode): string {
+  if (e.type === OFPET_EXPERIMENTER) {
+    const bundle = e.experimenter === ONF_EXPERIMENTER ? ONF_BUNDLE_CODES[e.code - ONF_BUNDLE_BASE] : undefined;
+    return `OFPET_EXPERIMENTER/${bundle ? `OFPBFC_${bundle}` : `exp_type ${e.code} experimenter 0x${(e.experimenter ?? 0).toString(16)}`}`;
+  }
   return `${errorTypeName(e.type)}/${errorCodeName(e.type, e.code)}`;
 }
 

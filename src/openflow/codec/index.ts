@@ -17,6 +17,7 @@
 //   parseFlow() never throws on text, and parse(format(x)) == x for what it can say.
 
 export * from './actions.ts';
+export * from './bundle.ts';
 export * from './constants.ts';
 export * from './errors.ts';
 export * from './framer.ts';

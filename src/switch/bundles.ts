@@ -1,0 +1,157 @@
+// The bundles of one connection (ONF's bundle extension for OpenFlow 1.3,
+// codec/bundle.ts), kept as Open vSwitch keeps them: per connection, gone with
+// it, each opened, added to, closed, committed or discarded as OpenFlow 1.4's
+// 7.3.9 says, and refused to a slave (the agent checks that first).
+//
+// Invariants:
+// - Only flow mods are bundled: any other message is refused when added
+//   (OFPBFC_MSG_UNSUP), as are an added message whose length, version or xid
+//   is wrong.
+// - The flow mods wait here as received, and the datapath judges them at
+//   commit, all at once (Datapath.bundleCommit): in force together or none of
+//   them, whatever the flags ask (so OFPBF_ATOMIC and OFPBF_ORDERED always
+//   hold). A flow mod that fails is answered at commit, with its ADD_MESSAGE's
+//   xid and bytes, then the commit with OFPBFC_MSG_FAILED.
+// - Memory is bounded: at most MAX_BUNDLES bundles per connection
+//   (OFPBFC_OUT_OF_BUNDLES) of at most MAX_BUNDLE_BYTES each
+//   (OFPBFC_MSG_TOO_MANY for the message that would go over).
+
+import type { Channel } from '../openflow/channel/index.ts';
+import {
+  BUNDLE_ERR,
+  decodeBundleAdd,
+  decodeBundleControl,
+  encodeBundleControl,
+  ERR,
+  OFPBCT,
+  OFPT,
+  ONF_EXPERIMENTER,
+  ONFT,
+  type MessageOf,
+  type OfErrorCode,
+} from '../openflow/codec/index.ts';
+import type { Datapath } from '../datapath/index.ts';
+
+export const MAX_BUNDLES = 64;
+/** 256 MiB: a million flow mods of a few actions each. */
+export const MAX_BUNDLE_BYTES = 256 << 20;
+
+const OFP_VERSION = 4;
+const OFP_HEADER = 8;
+/** Bytes before an ADD_MESSAGE's inner message: ofp_header, experimenter id and type, ofp_bundle_add_msg's fixed part. */
+const ADD_HEADER = 24;
+
+type Fail = (e: OfErrorCode | null) => void;
+
+interface Bundle {
+  flags: number;
+  closed: boolean;
+  /** Each ADD_MESSAGE whole (its inner message from ADD_HEADER on), for commit and for its error. */
+  adds: Uint8Array[];
+  bytes: number;
+}
+
+export class Bundles {
+  readonly #open = new Map<number, Bundle>();
+
+  constructor(
+    private readonly dp: Datapath,
+    private readonly ch: Channel,
+  ) {}
+
+  /** An OFPT_EXPERIMENTER message of ONF's: a bundle control or add, else OFPBRC_BAD_EXP_TYPE. */
+  handle(msg: MessageOf<'experimenter'>, bytes: Uint8Array, fail: Fail): void {
+    if (msg.expType === ONFT.BUNDLE_CONTROL) return this.#control(msg, fail);
+    if (msg.expType === ONFT.BUNDLE_ADD_MESSAGE) return this.#add(msg, bytes, fail);
+    fail(ERR.BAD_REQUEST.BAD_EXP_TYPE);
+  }
+
+  #control(msg: MessageOf<'experimenter'>, fail: Fail): void {
+    const r = decodeBundleControl(msg.data);
+    if (!r.ok) return fail(r.error);
+    const { bundleId, ctrlType, flags } = r.value;
+    const b = this.#open.get(bundleId);
+    const reply = (ctrlType: number): void => {
+      this.ch.send({
+        type: 'experimenter',
+        xid: msg.xid,
+        experimenter: ONF_EXPERIMENTER,
+        expType: ONFT.BUNDLE_CONTROL,
+        data: encodeBundleControl({ bundleId, ctrlType, flags: 0, properties: new Uint8Array(0) }),
+      });
+    };
+    // Open vSwitch's order of checks: an unknown id, then the state, then the flags; a bundle found wanting is dropped.
+    const refuse = (e: OfErrorCode) => {
+      this.#open.delete(bundleId);
+      fail(e);
+    };
+    switch (ctrlType) {
+      case OFPBCT.OPEN_REQUEST:
+        if (b) return refuse(BUNDLE_ERR.BAD_ID);
+        if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
+        this.#open.set(bundleId, { flags, closed: false, adds: [], bytes: 0 });
+        return reply(OFPBCT.OPEN_REPLY);
+      case OFPBCT.CLOSE_REQUEST:
+        if (!b) return fail(BUNDLE_ERR.BAD_ID);
+        if (b.closed) return refuse(BUNDLE_ERR.BUNDLE_CLOSED);
+        if (b.flags !== flags) return refuse(BUNDLE_ERR.BAD_FLAGS);
+        b.closed = true;
+        return reply(OFPBCT.CLOSE_REPLY);
+      case OFPBCT.COMMIT_REQUEST: {
+        if (!b) return fail(BUNDLE_ERR.BAD_ID);
+        // Committed or not, the bundle is over.
+        this.#open.delete(bundleId);
+        if (b.flags !== flags) return fail(BUNDLE_ERR.BAD_FLAGS);
+        const failed = this.dp.bundleCommit(innerMessages(b));
+        if (failed) {
+          const add = b.adds[failed.index];
+          this.ch.sendError(new DataView(add.buffer, add.byteOffset).getUint32(4), failed.error, add);
+          return fail(BUNDLE_ERR.MSG_FAILED);
+        }
+        return reply(OFPBCT.COMMIT_REPLY);
+      }
+      case OFPBCT.DISCARD_REQUEST:
+        if (!b) return fail(BUNDLE_ERR.BAD_ID);
+        this.#open.delete(bundleId);
+        return reply(OFPBCT.DISCARD_REPLY);
+      default:
+        return fail(BUNDLE_ERR.BAD_TYPE);
+    }
+  }
+
+  #add(msg: MessageOf<'experimenter'>, bytes: Uint8Array, fail: Fail): void {
+    const r = decodeBundleAdd(msg.data);
+    if (!r.ok) return fail(r.error);
+    const { bundleId, flags, message } = r.value;
+    const inner = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    const innerLen = message.length >= OFP_HEADER ? inner.getUint16(2) : 0;
+    if (innerLen < OFP_HEADER || innerLen > message.length) return fail(BUNDLE_ERR.MSG_BAD_LEN);
+    if (message[0] !== OFP_VERSION) return fail(ERR.BAD_REQUEST.BAD_VERSION);
+    if (inner.getUint32(4) !== msg.xid) return fail(BUNDLE_ERR.MSG_BAD_XID);
+    if (message[1] !== OFPT.FLOW_MOD) return fail(BUNDLE_ERR.MSG_UNSUP);
+    let b = this.#open.get(bundleId);
+    if (!b) {
+      // An ADD_MESSAGE may open its bundle (7.3.9.4).
+      if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
+      this.#open.set(bundleId, (b = { flags, closed: false, adds: [], bytes: 0 }));
+    } else if (b.closed || b.flags !== flags) {
+      this.#open.delete(bundleId);
+      return fail(b.closed ? BUNDLE_ERR.BUNDLE_CLOSED : BUNDLE_ERR.BAD_FLAGS);
+    }
+    if (b.bytes + bytes.length > MAX_BUNDLE_BYTES) return fail(BUNDLE_ERR.MSG_TOO_MANY);
+    // The channel's bytes are its read buffer's: keep a copy.
+    b.adds.push(bytes.slice(0, ADD_HEADER + innerLen));
+    b.bytes += ADD_HEADER + innerLen;
+  }
+}
+
+/** The bundle's inner messages back to back, as Datapath.bundleCommit takes them. */
+function innerMessages(b: Bundle): Uint8Array {
+  const out = new Uint8Array(b.bytes - ADD_HEADER * b.adds.length);
+  let at = 0;
+  for (const add of b.adds) {
+    out.set(add.subarray(ADD_HEADER), at);
+    at += add.length - ADD_HEADER;
+  }
+  return out;
+}
