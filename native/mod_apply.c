@@ -317,11 +317,9 @@ static int flow_add(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, uint64_t
 	if (!undo_room(pl, 2))
 		return -1;
 
-	struct tsof_flow *f = calloc(1, sizeof *f);
-	if (!f || !(f->match_wire = malloc(fm->match_len ? fm->match_len : 1))) {
-		free(f);
+	struct tsof_flow *f = calloc(1, sizeof *f + fm->match_len);
+	if (!f)
 		return -1;
-	}
 	memcpy(f->match_wire, fm->match_wire, fm->match_len);
 	f->match_len = (uint32_t)fm->match_len;
 	f->pl = pl;

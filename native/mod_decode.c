@@ -51,7 +51,6 @@ void pl_insts_free(struct tsof_insts *in)
 	tsof_actions_free(in->write);
 	if (in->meter)
 		tsof_meter_unref(in->meter);
-	free(in->wire);
 	free(in);
 }
 
@@ -60,14 +59,17 @@ static void insts_free_vnode(struct tsof_vnode *v)
 	pl_insts_free(pl_insts_of(v));
 }
 
+/* With a copy of the instructions' bytes, in the same allocation (there is
+ * one a flow, so every allocation counts). */
 static struct tsof_insts *insts_new(const uint8_t *wire, size_t len)
 {
-	struct tsof_insts *in = calloc(1, sizeof *in);
+	struct tsof_insts *in = calloc(1, sizeof *in + len);
 
-	if (!in || keep_wire(wire, len, &in->wire, &in->wire_len)) {
-		free(in);
+	if (!in)
 		return NULL;
-	}
+	if (len)
+		memcpy(in->wire, wire, len);
+	in->wire_len = (uint32_t)len;
 	in->v.free = insts_free_vnode;
 	in->goto_table = -1;
 	return in;

@@ -23,7 +23,6 @@
 void pl_flow_free(struct tsof_flow *f)
 {
 	tsof_vnode_free_chain(atomic_load_explicit(&f->insts, memory_order_relaxed));
-	free(f->match_wire);
 	free(f);
 }
 

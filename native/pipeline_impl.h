@@ -54,8 +54,8 @@ struct tsof_insts {
 	uint32_t meter_id;                  /* 0: no meter instruction (a meter 0 never resolves) */
 	int16_t goto_table;                 /* -1: none */
 	bool clear, write_metadata;
-	uint8_t *wire;                      /* as received, for stats replies */
 	uint32_t wire_len;
+	uint8_t wire[];                     /* as received, for stats replies */
 };
 
 struct tsof_flow {
@@ -71,8 +71,8 @@ struct tsof_flow {
 	struct tsof_flow *prev, *next;       /* the table's list: writer side */
 	struct tsof_flow *gc_next;           /* removed at the pending version */
 	struct tsof_timer timer;             /* on pl->timeouts if it has a timeout */
-	uint8_t *match_wire;
 	uint32_t match_len;
+	uint8_t match_wire[];                /* the ofp_match as added */
 };
 
 struct pl_table {
