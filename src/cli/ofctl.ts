@@ -129,10 +129,13 @@ Options:
   --sort, --rsort  dump-flows: by priority, ascending or descending
   --file FILE    ofp-print reads hex from FILE ('-' for standard input)
   --raw FILE     ofp-print reads binary from FILE ('-' for standard input)
+  -m, --more     monitor, snoop: more detail, once per -m (a frame's bytes
+                 after its summary), as in ovs-ofctl
   -h, --help     show this help and exit
   -V, --version  show the version and exit
 
-VERBOSITY 5 or more adds a hex dump of every message, as in ovs-ofctl.
+VERBOSITY is ovs-ofctl's (2 by default): 3 or more adds a frame's bytes after
+its summary, 5 or more a hex dump of every message.
 Exit status: 0 all decoded or done, 1 a message did not decode, input was
 unreadable or not in the syntax, or the switch refused a change, 2 usage
 error (and diff-flows: the sources differ).`;
@@ -147,6 +150,7 @@ const OPTIONS = {
   'no-stats': { type: 'boolean' },
   sort: { type: 'boolean' },
   rsort: { type: 'boolean' },
+  more: { type: 'boolean', short: 'm', multiple: true },
 } as const;
 
 /** A mistake in how the command was called: reported with exit status 2. */
@@ -162,7 +166,11 @@ type Options = {
   'no-stats'?: boolean;
   sort?: boolean;
   rsort?: boolean;
+  more?: boolean[];
 };
+
+/** ovs-ofctl prints what a switch sends at verbosity 2, one more for each -m (codec/print.ts). */
+const verbosity = (opts: Options) => 2 + (opts.more?.length ?? 0);
 
 interface Command {
   args: string;
@@ -283,7 +291,7 @@ async function ofpPrint(args: string[], opts: Options): Promise<number> {
     if (hexText === undefined) throw new UsageError(`'ofp-print' needs HEX (or '-', --file FILE, --raw FILE)`);
   }
   if (args.length > 1) throw new UsageError(`'ofp-print' with --file or --raw takes only [VERBOSITY]`);
-  const verbosity = args.length ? parseVerbosity(args[0]) : 1;
+  const verbosity = args.length ? parseVerbosity(args[0]) : 2;
 
   let bytes: Uint8Array;
   if (opts.raw !== undefined) bytes = await readInput(opts.raw);
@@ -352,7 +360,7 @@ function printMessages(bytes: Uint8Array, verbosity: number): number {
       fail(r.error, r.offset, r.detail, msg);
       continue;
     }
-    out.push(formatMessage(r.msg));
+    out.push(formatMessage(r.msg, verbosity));
     if (verbosity >= 5) out.push(hexDump(msg));
   }
   // Bytes the framer still holds are a message cut short (none after a fatal frame);
@@ -525,7 +533,7 @@ class Session {
   }
 }
 
-type Verb = (s: Session, args: string[]) => Promise<number | void>;
+type Verb = (s: Session, args: string[], opts: Options) => Promise<number | void>;
 
 /** The end of a run whose reason has been printed already (a switch's OFPT_ERROR). */
 class Exit extends Error {
@@ -536,10 +544,10 @@ class Exit extends Error {
 
 /** A verb that talks to the switch named by its first argument. */
 function switchVerb(verb: Verb): Command['run'] {
-  return async (args) => {
+  return async (args, opts) => {
     const [target, ...rest] = args;
     if (target === undefined) throw new UsageError(`missing TARGET (tcp:HOST[:PORT], unix:PATH or a bridge name)`);
-    return withSession(target, (s) => verb(s, rest));
+    return withSession(target, (s) => verb(s, rest, opts));
   };
 }
 
@@ -666,14 +674,14 @@ async function setFrags(s: Session, args: string[]): Promise<void> {
  * ovs-ofctl does; MISSLEN first sets miss_send_len, without which a service
  * connection gets no packet-ins. Runs until the switch closes the connection.
  */
-async function monitor(s: Session, args: string[]): Promise<number> {
+async function monitor(s: Session, args: string[], opts: Options): Promise<number> {
   if (args[0] !== undefined) {
     if (!/^\d+$/.test(args[0]) || Number(args[0]) > 0xffff) throw new UsageError(`${args[0]}: unsupported "monitor" argument (MISSLEN: 0 to 65535)`);
     const config = await getConfig(s);
     s.ch.send({ type: 'set_config', flags: config.flags, missSendLen: Number(args[0]) }, s.xid++);
     await s.transact({ type: 'barrier_request' });
   }
-  s.ch.on('message', (m) => process.stderr.write(formatMessage(m) + '\n'));
+  s.ch.on('message', (m) => process.stderr.write(formatMessage(m, verbosity(opts)) + '\n'));
   const reason = await new Promise<string>((resolve) => s.ch.once('close', resolve));
   process.stderr.write(`${PROG}: ${s.target}: ${reason}\n`);
   return 1;
@@ -685,7 +693,7 @@ async function monitor(s: Session, args: string[]): Promise<number> {
  * as ovs-ofctl prints them, echoes included. A bare socket, not a Channel: a Channel would
  * answer the copied echo requests and keep them from being printed.
  */
-async function snoop(args: string[]): Promise<number> {
+async function snoop(args: string[], opts: Options): Promise<number> {
   const [target] = args;
   if (target === undefined) throw new UsageError(`missing TARGET (a bridge name or unix:PATH)`);
   const ep = parseTarget(target, 'snoop');
@@ -699,7 +707,7 @@ async function snoop(args: string[]): Promise<number> {
       const r = decodeMessage(frame.bytes!);
       // The switch's own HELLO opens the connection; what follows are copies.
       if (!hello && r.ok && r.msg.type === 'hello') hello = true;
-      else if (r.ok) process.stderr.write(formatMessage(r.msg) + '\n');
+      else if (r.ok) process.stderr.write(formatMessage(r.msg, verbosity(opts)) + '\n');
       else process.stderr.write(`${errorCodeName(r.error.type, r.error.code)}: ${r.detail}\n${hexDump(frame.bytes!, r.offset)}\n`);
     }
   });

@@ -1,11 +1,16 @@
 // tsof-switch: runs an OpenFlow 1.3 switch over the native datapath until
 // SIGINT or SIGTERM, or, with a verb first (add-port, del-port, list-ports,
-// trace), asks a running one over its control socket. bin/tsof-switch.js registers
+// trace), asks a running one over its control socket. trace takes a frame in hex
+// or a flow in ovs-ofctl's syntax, from which it composes the frame here
+// (src/controller/packet/compose.ts) to send it as hex. bin/tsof-switch.js registers
 // tsx and calls main(); exit codes: 0 done, 1 runtime failure, 2 bad usage.
 
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { composeFlow } from '../controller/packet/index.ts';
+import { toHex } from '../openflow/codec/index.ts';
 import { switchMetrics } from '../switch/metrics.ts';
+import type { ControlRequest } from '../switch/control.ts';
 import { bridgePath, controlRequest, defaultControlPath, isBridgeName, parseTarget, TsofSwitch, type FailMode, type Target } from '../switch/index.ts';
 import { cliLogger, parseDaemonArgs, serveMetrics, stopSignal, UsageError } from './daemon.ts';
 
@@ -15,6 +20,8 @@ const USAGE = `usage: tsof-switch [OPTIONS]                     run a switch
        tsof-switch --ctl PATH list-ports              (--name NAME or --dpid ID find PATH too)
        tsof-switch --ctl PATH trace IN_PORT HEXFRAME  how the switch would handle this frame from port IN_PORT
                                                 (a number or an interface name), changing nothing
+       tsof-switch --ctl PATH trace FLOW              ... a frame composed from FLOW in ovs-ofctl's syntax, one
+                                                argument with in_port: 'in_port=1,tcp,nw_dst=10.0.0.2,tp_dst=80'
 
 Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
   --dpid ID               datapath id, hex (0x1, 0000000000000001); default: from the first port's MAC
@@ -163,6 +170,24 @@ function dpidFromPort(ifname: string): bigint {
   return BigInt(`0x${mac.replace(/:/g, '')}`);
 }
 
+/**
+ * trace's request: IN_PORT and the frame in hex, which may come in several words (as tools print
+ * it), or a flow alone, whose frame is composed here and shown in the trace.
+ */
+function traceRequest(args: string[]): ControlRequest {
+  const [first, ...rest] = args;
+  const usage = "trace needs IN_PORT (a number or an interface name) and the frame in hex, or a flow in one argument ('in_port=1,tcp,...')";
+  if (rest.length) {
+    if (first.includes('=')) throw new UsageError(`${usage}: quote the flow`);
+    return { cmd: 'trace', port: first, frame: rest.join('') };
+  }
+  if (!first || /^\d+$/.test(first)) throw new UsageError(usage);
+  const r = composeFlow(first);
+  if (!r.ok) throw new Error(`trace: bad flow: ${r.error}`);
+  if (r.value.inPort === undefined) throw new Error('trace: the flow needs in_port=PORT (a number): the port the frame arrives on');
+  return { cmd: 'trace', port: String(r.value.inPort), frame: toHex(r.value.frame), showFrame: true };
+}
+
 async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
   if (!opts.ctl && opts.dpid === undefined) throw new UsageError(`${opts.verb} needs --ctl PATH, --name NAME or --dpid ID to find the switch`);
   const path = opts.ctl ?? defaultControlPath(opts.dpid!);
@@ -176,10 +201,7 @@ async function runVerb(opts: ReturnType<typeof options>): Promise<number> {
     if (!arg) throw new UsageError('del-port needs an interface name or a port number');
     reply = await controlRequest(path, { cmd: 'del-port', port: arg });
   } else if (opts.verb === 'trace') {
-    // The frame may come in several words (hex with spaces, as tools print it).
-    const frame = opts.verbArgs.slice(1).join('');
-    if (!arg || !frame) throw new UsageError('trace needs IN_PORT (a number or an interface name) and the frame in hex');
-    reply = await controlRequest(path, { cmd: 'trace', port: arg, frame });
+    reply = await controlRequest(path, traceRequest(opts.verbArgs));
   } else {
     reply = await controlRequest(path, { cmd: 'list-ports' });
   }

@@ -4,8 +4,9 @@
 // the pipeline, changing nothing; trace.ts). One JSON object a line each way:
 // {"cmd":"add-port", "ifname":"s1-eth3","port":3} -> {"ok":true,"port":3},
 // {"cmd":"trace","port":"1","frame":"<hex>"} -> {"ok":true,"text":"..."}, or
-// {"ok":false,"error":"..."}. Only root can reach it (mode 0600, the switch
-// runs as root).
+// {"ok":false,"error":"..."}. A trace of a flow is of the frame the CLI composed
+// from it (src/controller/packet/compose.ts), with "showFrame":true to print that
+// frame too. Only root can reach it (mode 0600, the switch runs as root).
 
 import { createConnection, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,8 +15,8 @@ import { UnixListener } from './unix-socket.ts';
 export interface ControlTarget {
   addPort(ifname: string, port?: number): number;
   removePort(nameOrNumber: string): number;
-  /** The trace of a frame (hex) received on a port (name or number), as text. */
-  trace(nameOrNumber: string, frameHex: string): string;
+  /** The trace of a frame (hex) received on a port (name or number), as text; the frame in it if showFrame. */
+  trace(nameOrNumber: string, frameHex: string, showFrame?: boolean): string;
   readonly agent: { ports(): readonly { port: number; name: string }[] };
 }
 
@@ -23,7 +24,7 @@ export type ControlRequest =
   | { cmd: 'add-port'; ifname: string; port?: number }
   | { cmd: 'del-port'; port: string }
   | { cmd: 'list-ports' }
-  | { cmd: 'trace'; port: string; frame: string };
+  | { cmd: 'trace'; port: string; frame: string; showFrame?: boolean };
 
 export type ControlReply =
   | { ok: true; port?: number; ports?: { port: number; name: string }[]; text?: string }
@@ -87,7 +88,7 @@ function execute(line: string, target: ControlTarget): ControlReply {
         return { ok: true, ports: target.agent.ports().map((p) => ({ port: p.port, name: p.name })) };
       case 'trace':
         if (typeof req.frame !== 'string') return { ok: false, error: 'trace needs the frame in hex' };
-        return { ok: true, text: target.trace(String(req.port), req.frame) };
+        return { ok: true, text: target.trace(String(req.port), req.frame, req.showFrame === true) };
       default:
         return { ok: false, error: `unknown command "${(req as { cmd: unknown }).cmd}"` };
     }

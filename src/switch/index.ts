@@ -154,14 +154,14 @@ export class TsofSwitch {
 
   /**
    * How the datapath would handle this frame (hex) received on a port (name or number) now, as
-   * text (trace.ts); nothing is sent, counted or learned.
+   * text (trace.ts), the frame shown when showFrame; nothing is sent, counted or learned.
    */
-  trace(nameOrNumber: string, frameHex: string): string {
+  trace(nameOrNumber: string, frameHex: string, showFrame = false): string {
     const named = this.agent.ports().find((p) => p.name === nameOrNumber);
     const port = named?.port ?? (/^\d+$/.test(nameOrNumber) ? +nameOrNumber : NaN);
     if (!(port >= 1 && port <= OFPP.MAX)) throw new Error(`no port named "${nameOrNumber}", and not a port number`);
     const frame = frameFromHex(frameHex);
-    return formatTrace(this.dp.trace(port, frame), frame, (n) => this.dp.port(n)?.name);
+    return formatTrace(this.dp.trace(port, frame), frame, (n) => this.dp.port(n)?.name, showFrame);
   }
 
   async stop(): Promise<void> {

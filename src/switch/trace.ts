@@ -5,10 +5,12 @@
 // codec's one printer (formatMatch, formatActions, formatInstructions), so a trace reads like
 // ovs-ofctl's dump-flows.
 //
-// Layout: the frame's flow; then each table looked up ("0. priority=100,in_port=1, cookie=0x1") with
-// its instructions indented under it, the actions of apply-actions and of the action set under those,
-// and what an action led to ("-> output to port 2 ...") under the action; a group's buckets nest
-// under the group. The last line sums the outcome up.
+// Layout: the frame's flow (and the frame, when the CLI composed it from a flow in ovs-ofctl's
+// syntax: src/controller/packet/compose.ts); then each table looked up
+// ("0. priority=100,in_port=1, cookie=0x1") with its instructions indented under it, the actions
+// of apply-actions and of the action set under those, and what an action led to ("-> output to
+// port 2 ...") under the action; a group's buckets nest under the group. The last line sums the
+// outcome up.
 
 import {
   action,
@@ -123,9 +125,15 @@ function indentOf(e: TraceEvent): number {
 
 /**
  * A packet trace of frame as text, one line an event and the outcome last. A frame that leaves
- * changed is shown in hex under its output or packet-in.
+ * changed is shown in hex under its output or packet-in; with showFrame (a frame composed from a
+ * flow, which the asker has not seen), the frame traced is shown under its flow.
  */
-export function formatTrace(events: readonly TraceEvent[], frame: Uint8Array, portName: PortNamer = () => undefined): string {
+export function formatTrace(
+  events: readonly TraceEvent[],
+  frame: Uint8Array,
+  portName: PortNamer = () => undefined,
+  showFrame = false,
+): string {
   const port = (n: number) => {
     const reserved = Object.entries(PORT_NO.values).find(([, v]) => v === n)?.[0];
     if (reserved) return reserved;
@@ -148,7 +156,7 @@ export function formatTrace(events: readonly TraceEvent[], frame: Uint8Array, po
         const m = decodeValue(matchCodec, e.data);
         const inOxm = m.ok ? m.value.find((o) => o.field === 'in_port') : undefined;
         inPort = inOxm ? (inOxm.value as number) : 0;
-        lines.push(`Flow: ${matchText(e.data)} (${e.len} bytes)`, '');
+        lines.push(`Flow: ${matchText(e.data)} (${e.len} bytes)`, ...(showFrame ? [`Frame: ${input}`] : []), '');
         break;
       }
       case TRACE_KIND.TABLE:

@@ -2,20 +2,25 @@
 // network namespaces, flows, a group and a meter added with ovs-ofctl, then a frame traced over the
 // control socket. The trace names each table, flow, instruction and action, the group's bucket and
 // the output, and moves no counter: flows, tables, group, meter and ports read the same through
-// ovs-ofctl before and after. The same frame sent for real then does what the trace said, and counts.
+// ovs-ofctl before and after. A flow in ovs-ofctl's syntax traces the same way, through the frame the
+// CLI composes from it (the switch is found by its bridge name, or its control socket): the trace
+// shows that frame and its flow, and a flow hits the table entry its fields select. The same frame
+// sent for real then does what the trace said, and counts.
 // Needs root; names are unique per run and only they are removed.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeFlow } from '../../src/controller/packet/index.ts';
 
 const run = promisify(execFile);
 const sh = async (cmd: string, ...args: string[]) => (await run(cmd, args, { encoding: 'utf8' })).stdout;
 const id = randomBytes(2).toString('hex');
 const ns = (h: number) => `tstr${id}h${h}`;
 const sw = (h: number) => `tstr${id}s${h}`;
-const ctl = `/tmp/tstr${id}.ctl`;
+const bridge = `tstr${id}`;
+const ctl = `/run/tsof/${bridge}.ctl`;
 const listen = 20000 + (parseInt(id, 16) % 20000);
 const target = `tcp:127.0.0.1:${listen}`;
 const ofctl = (...args: string[]) => sh('ovs-ofctl', '-O', 'OpenFlow13', args[0], target, ...args.slice(1));
@@ -73,7 +78,7 @@ beforeAll(async () => {
   }
   child = spawn(
     'node',
-    ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--port', `${sw(1)}=1`, '--port', `${sw(2)}=2`, '--ctl', ctl, '--fail-mode', 'secure', '--listen', `ptcp:${listen}:127.0.0.1`],
+    ['bin/tsof-switch.js', '--dpid', `0x${id}`, '--name', bridge, '--port', `${sw(1)}=1`, '--port', `${sw(2)}=2`, '--fail-mode', 'secure', '--listen', `ptcp:${listen}:127.0.0.1`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -85,6 +90,7 @@ beforeAll(async () => {
   await ofctl('add-group', 'group_id=5,type=all,bucket=output:2');
   await ofctl('add-flow', 'table=0,priority=100,in_port=1,actions=meter:1,goto_table:1');
   await ofctl('add-flow', 'table=1,priority=50,cookie=0x7,ip,nw_dst=10.77.0.2,actions=dec_ttl,group:5');
+  await ofctl('add-flow', 'table=1,priority=60,cookie=0x9,tcp,nw_dst=10.77.0.2,tp_dst=80,actions=set_field:8080->tcp_dst,output:2');
 });
 
 afterAll(async () => {
@@ -158,6 +164,70 @@ describe('tsof-switch trace', () => {
     expect(noPort).toMatchObject({ code: 1, stderr: expect.stringContaining('no port named "nosuch0"') });
     const usage = await run('node', ['bin/tsof-switch.js', '--ctl', ctl, 'trace', '1'], { encoding: 'utf8' }).catch((e) => e);
     expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('trace needs IN_PORT') });
+  });
+
+  it('traces a flow given in flow syntax: the frame composed from it, its flow, the walk', async () => {
+    const [src, dst] = [await mac(1), await mac(2)];
+    const flow = `in_port=1,icmp,dl_src=${src},dl_dst=${dst},nw_src=10.77.0.1,nw_dst=10.77.0.2,icmp_type=8`;
+    const composed = composeFlow(flow);
+    if (!composed.ok) throw new Error(composed.error);
+    const frame = composed.value.frame;
+    const before = await counters();
+    const text = await sh('node', 'bin/tsof-switch.js', '--name', bridge, 'trace', flow);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe(
+      `Flow: icmp,in_port=1,dl_src=${src},dl_dst=${dst},nw_src=10.77.0.1,nw_dst=10.77.0.2,nw_tos=0,nw_ecn=0,icmp_type=8,icmp_code=0 (${frame.length} bytes)`,
+    );
+    expect(lines[1]).toBe(`Frame: ${hex(frame)}`);
+    expect(lines.slice(3).join('\n')).toContain(
+      [
+        '0. priority=100,in_port=1, cookie=0x0',
+        '    meter:1 -> within its rate',
+        '    goto_table:1',
+        '1. priority=50,ip,nw_dst=10.77.0.2, cookie=0x7',
+        '    apply_actions:',
+        '        dec_ttl',
+        '        group:5',
+        '            -> group 5 (all): 1 bucket',
+        '                bucket 0:',
+        '                    output:2',
+        `                        -> output to port 2 (${sw(2)}): ${frame.length} bytes`,
+      ].join('\n'),
+    );
+    // The composed echo request leaves with its TTL, 64, one less and its checksum updated.
+    const out = frame.slice();
+    out[22] = 63;
+    out.set([0, 0], 24);
+    new DataView(out.buffer).setUint16(24, checksum(out.subarray(14, 34)));
+    expect(/^ +frame: ([0-9a-f]+)$/m.exec(text)?.[1]).toBe(hex(out));
+    // The control socket's path finds the switch as its name does; nothing moved.
+    expect(await tsofSwitch('trace', flow)).toBe(text);
+    expect(await counters()).toBe(before);
+  });
+
+  it("hits the flow a flow's fields select: tp_dst=80 the rewrite to 8080, tp_dst=81 the IP flow", async () => {
+    const tcp = (port: number) => `in_port=1,tcp,nw_src=10.77.0.1,nw_dst=10.77.0.2,tp_src=40000,tp_dst=${port}`;
+    const web = await tsofSwitch('trace', tcp(80));
+    expect(web).toMatch(/^Flow: tcp,in_port=1,.*nw_src=10\.77\.0\.1,nw_dst=10\.77\.0\.2,.*tp_src=40000,tp_dst=80 \(118 bytes\)\n/);
+    expect(web).toContain('1. priority=60,tcp,nw_dst=10.77.0.2,tp_dst=80, cookie=0x9\n    apply_actions:\n        set_field:8080->tcp_dst\n');
+    // The frame leaves as if composed with tp_dst=8080: the datapath's checksum update agrees with a full one.
+    const rewritten = composeFlow(tcp(8080));
+    expect(rewritten.ok && /^ +frame: ([0-9a-f]+)$/m.exec(web)?.[1]).toBe(rewritten.ok && hex(rewritten.value.frame));
+    expect(web).toMatch(/\nOutcome: output to port 2 \(.*\)\n$/);
+    const other = await tsofSwitch('trace', tcp(81));
+    expect(other).toContain('1. priority=50,ip,nw_dst=10.77.0.2, cookie=0x7\n');
+  });
+
+  it('refuses a flow it cannot compose, naming the token or field and why', async () => {
+    const trace = (...args: string[]) => run('node', ['bin/tsof-switch.js', '--name', bridge, 'trace', ...args], { encoding: 'utf8' }).catch((e) => e);
+    expect(await trace('in_port=1,tcp,nw_srcc=10.77.0.1')).toMatchObject({
+      code: 1,
+      stderr: 'tsof-switch: trace: bad flow: unknown field "nw_srcc" at 14\n',
+    });
+    expect(await trace('in_port=1,tcp,nw_dst=10.77.0.0/16')).toMatchObject({ code: 1, stderr: expect.stringContaining('ipv4_dst (nw_dst) is masked') });
+    expect(await trace('in_port=1,ip,metadata=0x1')).toMatchObject({ code: 1, stderr: expect.stringContaining('metadata is pipeline state') });
+    expect(await trace('tcp,tp_dst=80')).toMatchObject({ code: 1, stderr: expect.stringContaining('the flow needs in_port=PORT') });
+    expect(await trace('in_port=1', 'tcp')).toMatchObject({ code: 2, stderr: expect.stringContaining('quote the flow') });
   });
 
   it('the same frame sent for real does what the trace said, and counts', async () => {

@@ -9,7 +9,10 @@
 //   ovs-ofctl sends (OXMs compared in OXM-number order), for flows, groups and meters;
 // - the flows packed into flow stats replies with counters and durations are printed by
 //   ofp-print as dump-flows lines, which formatFlowStats() must reproduce;
-// - lines ovs-ofctl refuses, tsof refuses, naming the token and its position.
+// - lines ovs-ofctl refuses, tsof refuses, naming the token and its position;
+// - frames of every kind (test/support/frames.ts, and edge cases) in packet-ins and packet-outs
+//   print as ofp-print prints them: the frame's flow and checksum on a line of its own
+//   (codec/frame.ts), and with -m its bytes.
 // ovs-ofctl runs offline, in batches (parse-flows, ofp-parse of a file of messages), so the
 // file takes a few seconds.
 
@@ -20,7 +23,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, OFPMP, OFPT, oxmFieldInfo, toHex, type MessageOf, type Oxm } from '../../src/openflow/codec/index.ts';
+import fc from 'fast-check';
+import {
+  decodeMessage,
+  encodeMessage,
+  formatMessage,
+  fromHex,
+  OFPMP,
+  OFPT,
+  oxmFieldInfo,
+  toHex,
+  type Message,
+  type MessageOf,
+  type Oxm,
+} from '../../src/openflow/codec/index.ts';
 import {
   formatFlowMod,
   formatFlowStats,
@@ -34,6 +50,8 @@ import {
   type FlowMod,
 } from '../../src/openflow/codec/text.ts';
 import { BEYOND_SPEC, generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
+import { arbFrame } from '../support/frames.ts';
+import { ovsPrintEach } from '../support/ofp-parse.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const execFileP = promisify(execFile);
@@ -506,6 +524,123 @@ describe('groups and meters', () => {
       const theirs = Uint8Array.from(ovs[0]);
       theirs.fill(0, 4, 8);
       expect(toHex(encodeMessage(parsed(parseMeter(line, opts), line), 0)), `${verb} ${line}`).toBe(toHex(theirs));
+    }
+  });
+});
+
+// ---- frames: the summary line after a packet-in or packet-out ----------------------------------
+
+/** Frames the generator would seldom hit: each header cut where it stops counting, and each rule at its edge. */
+const EDGE_FRAMES: string[] = [
+  '',
+  'ff',
+  'ffffffffffff00000000000108', // 13 bytes: no Ethernet header
+  'ffffffffffff0000000000010800', // an ethertype and nothing after it
+  'ffffffffffff00000000000181', // a TPID cut in half
+  'ffffffffffff0000000000018100', // a TPID with no TCI
+  'ffffffffffff000000000001810020', // a TCI cut short
+  'ffffffffffff0000000000018100200508', // a tag whose ethertype is cut: the TPID is the type
+  'ffffffffffff00000000000181002005', // a whole TCI, no ethertype after it
+  'ffffffffffff000000000001810020058100300608004500', // two tags, IPv4 cut short
+  'ffffffffffff00000000000188a8200588a830068100f00708060001', // three tags: the third is the type
+  'ffffffffffff0000000000010046aaaa0300000008004500', // 802.3 with SNAP naming IPv4
+  'ffffffffffff0000000000010046aaaa03000000', // SNAP cut short
+  'ffffffffffff0000000000010046aaaa030000000600', // SNAP naming a length
+  'ffffffffffff00000000000105ff', // the largest length
+  'ffffffffffff0000000000010600', // the smallest ethertype
+  'ffffffffffff0000000000018847', // MPLS, no label
+  'ffffffffffff000000000001884700001140', // one label, bottom of stack
+  'ffffffffffff00000000000188470000104000002040000030400000414000005140', // five labels
+  'ffffffffffff000000000001884800001040000021', // a label and part of one
+  'ffffffffffff0000000000010806000108000604000100000000000a0a0000010000000000000a000002', // ARP
+  'ffffffffffff0000000000010806000108000604000100000000000a0a00000100000000000a0000', // ARP one byte short
+  'ffffffffffff00000000000108060001080006040100000000000a0a0000010000000000000a000002', // ARP op 256
+  'ffffffffffff0000000000018035000108000604000300000000000a0a0000010000000000000a000002', // RARP
+  'ffffffffffff0000000000010800450000140001000040ff0000c0a80001c0a80002', // IPv4, protocol 255
+  'ffffffffffff0000000000010800450000140001000040060000c0a80001c0a80002', // TCP with no header
+  'ffffffffffff00000000000108004500001c0001000040110000c0a80001c0a800020035003500080000', // UDP
+  'ffffffffffff00000000000108004500001b0001000040110000c0a80001c0a8000200350035000800', // UDP a byte short
+  'ffffffffffff0000000000010800450000280001000040060000c0a80001c0a8000200500051000000010000000250121000abcd0000', // TCP
+  'ffffffffffff0000000000010800450000280001000040060000c0a80001c0a8000200500051000000010000000240121000abcd0000', // TCP offset 4
+  'ffffffffffff0000000000010800450000280001000040060000c0a80001c0a8000200500051000000010000000260121000abcd0000', // TCP offset 6
+  'ffffffffffff0000000000010800450000280001200040060000c0a80001c0a8000200500051000000010000000250121000abcd0000', // first fragment
+  'ffffffffffff0000000000010800450000280001000140060000c0a80001c0a8000200500051000000010000000250121000abcd0000', // later fragment
+  'ffffffffffff0000000000010800450000280001400040060000c0a80001c0a8000200500051000000010000000250121000abcd0000', // DF
+  'ffffffffffff0000000000010800450000280001800040060000c0a80001c0a8000200500051000000010000000250121000abcd0000', // the reserved flag
+  'ffffffffffff0000000000010800460000280001000040060000c0a80001c0a800020101010000500051000000010000000250121000', // an option word
+  'ffffffffffff0000000000010800440000140001000040060000c0a80001c0a80002', // IHL 4
+  'ffffffffffff0000000000010800450000130001000040060000c0a80001c0a80002', // total length under the header
+  'ffffffffffff0000000000010800450000150001000040060000c0a80001c0a80002', // total length past the frame
+  'ffffffffffff0000000000010800450000200001000040840000c0a80001c0a800020001000200000003deadbeef', // SCTP
+  'ffffffffffff00000000000108004500001f0001000040840000c0a80001c0a800020001000200000003deadbe', // SCTP cut short
+  'ffffffffffff00000000000108004500001c0001000040010000c0a80001c0a800020800f7ff00000000', // ICMP
+  'ffffffffffff00000000000108004500001c0001000040020000c0a80001c0a800021164ee9be0000001', // IGMP
+  'ffffffffffff00000000000108004500001c00010000403a0000c0a80001c0a800028700000000000000', // ICMPv6 over IPv4
+  'ffffffffffff00000000000186dd600000000000ff40' + '00'.repeat(32), // IPv6, next header 255
+  'ffffffffffff00000000000186dd6000000000013b40' + '00'.repeat(32), // payload length past the frame
+  'ffffffffffff00000000000186dd60000000000800ff' + '00'.repeat(32) + '3b00000000000000', // hop-by-hop, then no next header
+  'ffffffffffff00000000000186dd60000000000700ff' + '00'.repeat(32) + '3b000000000000', // hop-by-hop under 8 bytes
+  'ffffffffffff00000000000186dd60000000000800ff' + '00'.repeat(32) + '3b01000000000000', // hop-by-hop longer than the packet
+  'ffffffffffff00000000000186dd60000000000c2cff' + '00'.repeat(32) + '06000001000000010000ffff', // a later fragment of TCP
+  'ffffffffffff00000000000186dd6000000000102cff' + '00'.repeat(32) + '110000010000000100350035000800ff', // a first fragment of UDP
+  'ffffffffffff00000000000186dd6000000000103aff' + '00'.repeat(32) + '870000000000000000000000000000000000000000000000', // NS, target cut
+  'ffffffffffff00000000000186dd6000000000183aff' + 'fe80'.padEnd(64, '0') + '87000000000000002001' + '0'.repeat(28), // NS, no options
+  'ffffffffffff00000000000186dd6000000000283aff' + 'fe80'.padEnd(64, '0') + '88000000600000002001' + '0'.repeat(28) + '0101000000000001' + '0201000000000002', // NA, both options
+  'ffffffffffff00000000000186dd6000000000283aff' + 'fe80'.padEnd(64, '0') + '88000000600000002001' + '0'.repeat(28) + '0101000000000001' + '0101000000000002', // NA, the source option twice
+  'ffffffffffff00000000000186dd6000000000283aff' + 'fe80'.padEnd(64, '0') + '88000000600000002001' + '0'.repeat(28) + '0101000000000000' + '0101000000000002', // twice, the first zero
+  'ffffffffffff00000000000186dd6000000000283aff' + 'fe80'.padEnd(64, '0') + '87000000000000002001' + '0'.repeat(28) + '0100000000000001' + '0201000000000002', // an option of length 0
+  'ffffffffffff00000000000186dd6000000000203aff' + 'fe80'.padEnd(64, '0') + '87000000000000002001' + '0'.repeat(28) + '0102000000000001', // an option past the end
+  'ffffffffffff00000000000186dd6000000000043aff' + '00'.repeat(32) + '8000ffff', // ICMPv6 of 4 bytes
+  'ffffffffffff000000000001894f0006010100000000' + '00000001000000020000000300000004', // NSH MD type 1
+  'ffffffffffff000000000001894f0005010100000000' + '0000000100000002000000030000', // NSH MD type 1 of the wrong length
+  'ffffffffffff000000000001894f400202010000000a', // NSH version 1
+];
+
+describe("a packet-in's and a packet-out's frame, summarised as ovs-ofctl summarises it", () => {
+  const frames = [...EDGE_FRAMES.map((h) => fromHex(h)), ...fc.sample(arbFrame, { numRuns: 3000, seed: 12 })];
+  /** Each frame in a packet-in (unbuffered or buffered, whole or cut: total_len above, at or below data_len) and a packet-out. */
+  const messages: Message[] = frames.flatMap((data, i): Message[] => {
+      const totalLen = [data.length, data.length + 100, Math.max(0, data.length - 3)][i % 3];
+      const pin: MessageOf<'packet_in'> = {
+        type: 'packet_in', xid: i, bufferId: i % 4 ? 0xffffffff : i, totalLen, reason: i % 6, tableId: i % 5, cookie: i % 2 ? BigInt(i) : 0xffffffffffffffffn,
+        match: [{ field: 'in_port', value: (i % 7) + 1 }], data,
+      };
+      // A buffered packet-out's frame is not printed; its data is then empty.
+      const pout: MessageOf<'packet_out'> = {
+        type: 'packet_out', xid: i, bufferId: i % 9 ? 0xffffffff : i, inPort: [1, 0xfffffffd, 0xfffffffe][i % 3],
+        actions: i % 2 ? [{ type: 'output', port: 2, maxLen: 0 }] : [], data: i % 9 ? data : new Uint8Array(),
+      };
+      return [pin, pout];
+    });
+
+  function compare(msgs: Message[], more: number) {
+    const ovs = ovsPrintEach(msgs.map((m) => encodeMessage(m)), more);
+    const wrong = msgs.flatMap((m, i) => {
+      const ours = formatMessage(m, 2 + more);
+      return ours === ovs[i] ? [] : [`frame ${toHex((m as MessageOf<'packet_in'>).data)}\n--- ovs-ofctl\n${ovs[i]}\n--- tsof\n${ours}`];
+    });
+    // The first few differences, whole, and how many there are.
+    expect(`${wrong.length} differ\n${wrong.slice(0, 5).join('\n\n')}`).toBe('0 differ\n');
+  }
+
+  it(`${EDGE_FRAMES.length} edge frames and 3000 generated ones, in ${2 * (EDGE_FRAMES.length + 3000)} messages: the text of ovs-ofctl ofp-parse, byte for byte`, () => {
+    expect(messages.length).toBeGreaterThan(6000);
+    compare(messages, 0);
+  });
+
+  it('with -m (verbosity 3) the frame follows its summary as a hex dump, as in ovs-ofctl -m monitor', () => {
+    compare(messages.slice(0, 1000), 1);
+  });
+
+  it('ofp-print at verbosity 0 leaves the summary out, at 1 and 2 prints it, at 3 adds the bytes', async () => {
+    // The packet-in and packet-out of a TCP frame.
+    const tcp = EDGE_FRAMES.findIndex((h) => h.includes('40060000c0a80001c0a8000200500051'));
+    for (const m of messages.slice(2 * tcp, 2 * tcp + 2)) {
+      for (const v of [0, 1, 2, 3, 4]) {
+        const r = await ofctl('ofp-print', toHex(encodeMessage(m)), String(v));
+        expect(r.code, r.stderr).toBe(0);
+        expect(formatMessage(m, v), `${m.type} at verbosity ${v}`).toBe(r.stdout.replace(/\n$/, ''));
+      }
     }
   });
 });

@@ -1,7 +1,8 @@
 // A minimal pcap writer so that Wireshark's dissectors can check what tsof
-// encodes: each payload becomes one Ethernet/IPv4/TCP frame of a single
-// connection, client to server on the OpenFlow port, with sequence numbers that
-// follow on from each other. Lengths and the IPv4 and TCP checksums are correct,
+// encodes: frames as they are (pcapOfFrames), or OpenFlow messages, each
+// payload becoming one Ethernet/IPv4/TCP frame of a single connection, client
+// to server on the OpenFlow port, with sequence numbers that follow on from
+// each other. Lengths and the IPv4 and TCP checksums are correct,
 // so a dissector complaint is about the payload, never the framing.
 //
 // Format: the classic libpcap file (https://wiki.wireshark.org/Development/LibpcapFileFormat),
@@ -68,6 +69,11 @@ export function pcapOfTcpPayloads(payloads: readonly Uint8Array[], port = OPENFL
     frames.push(tcpFrame(p, seq, 40000, port));
     seq += p.length;
   }
+  return pcapOfFrames(frames);
+}
+
+/** A pcap file of Ethernet frames as they are; frame i is timestamped i ms. */
+export function pcapOfFrames(frames: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(24 + frames.reduce((n, f) => n + 16 + f.length, 0));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, 0xa1b2c3d4);

@@ -5,16 +5,13 @@
 // flows are text.ts's, are generated from the flows, groups and meters of
 // test/support/flows-gen.ts (arbitrary matches and actions would mostly be what
 // OVS refuses for their meaning: prerequisites, its own extensions). All messages go through one ovs-ofctl
-// process, each followed by a barrier request with a marker xid that cuts its
-// output into one text per message.
+// process (test/support/ofp-parse.ts).
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodeMessage,
   encodeMessage,
@@ -30,6 +27,7 @@ import {
 import { tableFeatures } from '../../src/switch/features.ts';
 import { arbMessageOf } from '../support/arbitraries.ts';
 import { generateFlows, GROUPS, METERS } from '../support/flows-gen.ts';
+import { ovsPrintEach } from '../support/ofp-parse.ts';
 
 /** The message types whose text is ovs-ofctl's (print.ts's PRINTERS). */
 const COVERED: MessageType[] = [
@@ -82,23 +80,14 @@ const FLOW_TYPES: MessageType[] = [
   'packet_out',
 ];
 
-/**
- * A fixture of FLOW_TYPES in standard OpenFlow 1.3: no experimenter actions or OXMs (OVS prints
- * its own extensions by name) and no frame (OVS prints a summary of it that tsof does not).
- */
+/** A fixture of FLOW_TYPES in standard OpenFlow 1.3: no experimenter actions or OXMs (OVS prints its own extensions by name). */
 function standard(m: Message): boolean {
-  if ((m.type === 'packet_in' || m.type === 'packet_out') && m.data.length) return false;
   return !JSON.stringify(m, (_k, v) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? '' : v)).match(
     /"type":"experimenter"|"field":"opaque"/,
   );
 }
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const MARK = 0xfeedf00d;
-const SEPARATOR = `OFPT_BARRIER_REQUEST (OF1.3) (xid=0x${MARK.toString(16)}):\n`;
-
-const tmp = mkdtempSync(join(tmpdir(), 'tsof-ofctl-print-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The fixture messages of covered types: Ryu's packet files and loxigen's "-- binary" sections. */
 function fixtures(): { name: string; bytes: Uint8Array }[] {
@@ -119,20 +108,8 @@ function fixtures(): { name: string; bytes: Uint8Array }[] {
   });
 }
 
-/** What ovs-ofctl prints for each message, in order. */
-function oracle(messages: Uint8Array[]): string[] {
-  const mark = encodeMessage({ type: 'barrier_request', xid: MARK });
-  const file = join(tmp, 'messages.bin');
-  writeFileSync(file, Buffer.concat(messages.flatMap((m) => [m, mark])));
-  const r = spawnSync('ovs-ofctl', ['ofp-parse', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`ovs-ofctl ofp-parse failed: ${r.stderr}`);
-  const texts = r.stdout.split(SEPARATOR);
-  expect(texts.pop()).toBe('');
-  return texts.map((t) => t.replace(/\n$/, ''));
-}
-
 function compare(cases: { name: string; bytes: Uint8Array }[]) {
-  const expected = oracle(cases.map((c) => c.bytes));
+  const expected = ovsPrintEach(cases.map((c) => c.bytes));
   expect(expected).toHaveLength(cases.length);
   const wrong: string[] = [];
   cases.forEach((c, i) => {

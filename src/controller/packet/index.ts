@@ -11,6 +11,7 @@
 
 export * from './arp.ts';
 export { checksum, type IpAddresses } from './bytes.ts';
+export * from './compose.ts';
 export * from './ethernet.ts';
 export * from './icmp.ts';
 export * from './icmpv6.ts';

@@ -29,3 +29,4 @@ export * from './text.ts';
 export { TEXT_FIELDS, type TextField } from './text-fields.ts';
 export { fromHex, ipv4ToBytes, ipv6ToBytes, macToBytes, toHex } from './wire.ts';
 export { hexDump } from './print.ts';
+export { formatFrame, frameFlow, NW_FRAG, type FrameFlow, type NshFields } from './frame.ts';

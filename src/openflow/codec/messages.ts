@@ -613,9 +613,10 @@ export function encodeMessage(msg: Message, xid: number = msg.xid): Uint8Array {
 /**
  * The canonical text of a message: ovs-ofctl's, from the per-message printers in
  * print.ts, for the messages they cover; a generic one-line form for the others.
+ * `verbosity` is ovs-ofctl's (2 unless -m adds to it; see print.ts).
  */
-export function formatMessage(msg: Message): string {
-  const ovs = ofpPrint(msg);
+export function formatMessage(msg: Message, verbosity = 2): string {
+  const ovs = ofpPrint(msg, verbosity);
   if (ovs !== undefined) return ovs;
   const entry = byName.get(msg.type)!;
   const title =

@@ -11,6 +11,11 @@
 // the one before it printed as "ditto", table features in OVS's own terms (its
 // field names and order, OVS_FIELDS in text-fields.ts), and values OVS cannot
 // decode printed as "***decode error: NAME***" followed by a hex dump of the message.
+// A packet-in's or packet-out's frame is summarised as its flow (frame.ts).
+//
+// Verbosity is ovs-ofctl's: 2 for ofp-print, monitor and snoop, one more for each -m.
+// Above 0 a frame's summary is printed, above 1 an echo's payload, above 2 a frame's
+// bytes as well (ovs-ofctl's hex dump without the ASCII column).
 
 import type { Message, MessageOf, MessageType } from './messages.ts';
 import { decodeMessage, encodeMessage, formatMessage, messageInfo } from './messages.ts';
@@ -32,9 +37,15 @@ import { OFPXMC_EXPERIMENTER, type OxmId } from './oxm.ts';
 import { TABLE_FEATURE_PROPS, type TableFeatures } from './structs.ts';
 import { OVS_FIELDS } from './text-fields.ts';
 import { readStr, writeStr } from './wire.ts';
+import { formatFrame } from './frame.ts';
 
 /** Appends a message's body text to `s.text`; returns an OVS error name when OVS would not decode it. */
-type Printer<K extends MessageType> = (msg: MessageOf<K>, s: { text: string }) => string | void;
+type Printer<K extends MessageType> = (msg: MessageOf<K>, s: Out) => string | void;
+/** The text so far, and how much ovs-ofctl would print. */
+interface Out {
+  text: string;
+  readonly verbosity: number;
+}
 
 /** The title OVS gives each message (ofpraw names): OFPT_* and "OFPST_* request/reply". */
 const TITLES: Record<MessageType, string> = {
@@ -678,12 +689,13 @@ const switchConfig = (m: MessageOf<'get_config_reply'> | MessageOf<'set_config'>
   s.text += ` frags=${frag} miss_send_len=${m.missSendLen}\n`;
 };
 
-/** ofputil_flow_stats_request_format: table and out_port when set, then the match (no cookie, no out_group). */
-function echoPayload(m: MessageOf<'echo_request' | 'echo_reply'>, s: { text: string }) {
+/** ofp_print_echo: the payload's length, and its bytes from verbosity 2. */
+function echoPayload(m: MessageOf<'echo_request' | 'echo_reply'>, s: Out) {
   s.text += ` ${m.data.length} bytes of payload\n`;
-  if (m.data.length) s.text += hexDump(m.data) + '\n';
+  if (m.data.length && s.verbosity > 1) s.text += hexDump(m.data) + '\n';
 }
 
+/** ofputil_flow_stats_request_format: table and out_port when set, then the match (no cookie, no out_group). */
 function flowStatsRequest(m: MessageOf<'flow_stats_request' | 'aggregate_stats_request'>, s: { text: string }) {
   const bad = ovsMatchError(m.match);
   if (bad) return bad;
@@ -712,8 +724,6 @@ function groupModError(m: MessageOf<'group_mod'>): string | undefined {
 }
 
 const OFPP_ANY = 0xffffffff;
-/** What OVS's summary of a frame says of no frame at all. */
-const EMPTY_FRAME = 'vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,dl_type=0x0000';
 const OFP_NO_BUFFER = 0xffffffff;
 const FLOW_REMOVED_REASONS = ['idle', 'hard', 'delete', 'group_delete', 'meter_delete', 'eviction'];
 const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
@@ -741,7 +751,6 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
     s.text += m.errType === 0 ? printable(m.data) : embedded(m.data);
   },
 
-  // ovs-ofctl prints the payload at its monitor's, snoop's and ofp-parse's verbosity (2) as here.
   echo_request: echoPayload,
   echo_reply: echoPayload,
 
@@ -924,8 +933,7 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
     }
   },
 
-  // The frame itself OVS summarises as a flow (ofp_packet_to_string), which tsof does not
-  // yet: a frame is shown as a hex dump after the line, where OVS has its summary.
+  // The frame is summarised on a line of its own (even no frame at all, for a packet-in).
   packet_in(m, s) {
     const bad = ovsMatchError(m.match);
     if (bad) return bad;
@@ -940,7 +948,8 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
       if (m.totalLen < m.data.length) s.text += ' (***total_len < data_len***)';
     }
     s.text += '\n';
-    s.text += m.data.length ? hexDump(m.data) + '\n' : `${EMPTY_FRAME}\n`;
+    if (s.verbosity > 0) s.text += formatFrame(m.data) + '\n';
+    if (s.verbosity > 2) s.text += frameDump(m.data);
   },
   packet_out(m, s) {
     s.text += ` ${formatMatch([{ field: 'in_port', value: m.inPort }])} actions=${formatActions(m.actions)}`;
@@ -949,7 +958,8 @@ const PRINTERS: { [K in MessageType]?: Printer<K> } = {
       return;
     }
     s.text += ` data_len=${m.data.length}`;
-    if (m.data.length) s.text += '\n' + hexDump(m.data);
+    if (s.verbosity > 0 && m.data.length) s.text += `\n${formatFrame(m.data)}\n`;
+    if (s.verbosity > 2) s.text += frameDump(m.data);
   },
 
   // ofp-print prints a request's tables as a reply's, the dittos within the one message.
@@ -972,13 +982,13 @@ const CAPABILITY_NAMES = {
 
 // ---- the frame OVS puts around every printer (ofp_to_string) ----------------------
 
-/** ovs-ofctl's text of msg without the final newline, or undefined for a message no printer covers yet. */
-export function ofpPrint(msg: Message): string | undefined {
+/** ovs-ofctl's text of msg at a verbosity, without the final newline, or undefined for a message no printer covers yet. */
+export function ofpPrint(msg: Message, verbosity: number): string | undefined {
   const printer = PRINTERS[msg.type] as Printer<MessageType> | undefined;
   if (!printer) return undefined;
   // OVS's check of a message's length by its type comes before its title: a table features reply holds a table.
   if (msg.type === 'table_features_reply' && !msg.tables.length) return `***decode error: OFPBRC_BAD_LEN***\n${hexDump(encodeMessage(msg))}`;
-  const s = { text: `${TITLES[msg.type]} (OF1.3) (xid=0x${msg.xid.toString(16)}):` };
+  const s = { text: `${TITLES[msg.type]} (OF1.3) (xid=0x${msg.xid.toString(16)}):`, verbosity };
   const headerLength = s.text.length;
   const flags = (msg as { flags?: number }).flags;
   if (flags && TITLES[msg.type].startsWith('OFPST')) {
@@ -1006,7 +1016,7 @@ export function ofpPrint(msg: Message): string | undefined {
 const chompSpace = (t: string) => (t.endsWith(' ') ? t.slice(0, -1) : t);
 const newline = (t: string) => (t.length && !t.endsWith('\n') ? t + '\n' : t);
 
-/** The message an OFPT_ERROR carries back (its first bytes), printed as ofp_to_string prints it, with a newline. */
+/** The message an OFPT_ERROR carries back (its first bytes), printed as ofp_to_string prints it (at verbosity 1), with a newline. */
 function embedded(b: Uint8Array): string {
   if (b.length === 0) return 'OpenFlow message is empty\n';
   if (b.length < 8) return `OpenFlow packet too short (only ${b.length} bytes):\n${hexDump(b)}\n`;
@@ -1018,7 +1028,7 @@ function embedded(b: Uint8Array): string {
   }
   if (length < b.length) return `(***only uses ${length} bytes out of ${b.length}***)\n${hexDump(b)}\n`;
   const r = decodeMessage(b);
-  return r.ok ? formatMessage(r.msg) + '\n' : `***decode error: ${errorCodeName(r.error.type, r.error.code)}***\n${hexDump(b)}\n`;
+  return r.ok ? formatMessage(r.msg, 1) + '\n' : `***decode error: ${errorCodeName(r.error.type, r.error.code)}***\n${hexDump(b)}\n`;
 }
 
 /** The title of a message from its header alone (a cut-short message). */
@@ -1031,6 +1041,18 @@ function titleOf(b: Uint8Array): string | undefined {
     return info.ofpt === b[1] && info.mp === mp;
   });
   return type && TITLES[type];
+}
+
+/** A frame's bytes as ovs-ofctl dumps them after its summary: no ASCII column, each line ending in a newline. */
+function frameDump(b: Uint8Array): string {
+  let text = '';
+  for (let start = 0; start < b.length; start += 16) {
+    let line = `${start.toString(16).padStart(8, '0')}  `;
+    b.subarray(start, start + 16).forEach((x, i) => (line += x.toString(16).padStart(2, '0') + (i === 7 ? '-' : ' ')));
+    // OVS trims the space after the last byte, not the '-' after an eighth.
+    text += `${line.endsWith(' ') ? line.slice(0, -1) : line}\n`;
+  }
+  return text;
 }
 
 /**

@@ -354,7 +354,7 @@ function formatMasked(row: FieldRow, v: Value, mask: Value | undefined): string 
 // CFI bit 12 standing for "a tag is present" (OFPVID_PRESENT in OXM), the PCP in bits 13-15.
 // Every VLAN name reads into it; it goes to the wire and comes back as Open vSwitch does.
 
-interface Tci {
+export interface Tci {
   value: number;
   mask: number;
 }
@@ -433,18 +433,19 @@ function tciOf(vid: OxmBasic | undefined, pcp: OxmBasic | undefined): Tci {
   return t;
 }
 
-function formatTci(t: Tci): string[] {
+/** A TCI as ovs-ofctl prints it; `index` names an inner tag of a frame's flow (dl_vlan1, vlan_tci1). */
+export function formatTci(t: Tci, index = ''): string[] {
   if (!t.mask) return [];
   const vm = t.mask & 0xfff;
   const pm = t.mask & PCP;
   if (t.mask & t.value & CFI && (vm === 0 || vm === 0xfff) && (pm === 0 || pm === PCP) && (vm || pm)) {
     const out: string[] = [];
-    if (vm) out.push(`dl_vlan=${t.value & 0xfff}`);
-    if (pm) out.push(`dl_vlan_pcp=${(t.value >> 13) & 7}`);
+    if (vm) out.push(`dl_vlan${index}=${t.value & 0xfff}`);
+    if (pm) out.push(`dl_vlan_pcp${index}=${(t.value >> 13) & 7}`);
     return out;
   }
   const hex4 = (x: number) => `0x${x.toString(16).padStart(4, '0')}`;
-  return [t.mask === 0xffff ? `vlan_tci=${hex4(t.value)}` : `vlan_tci=${hex4(t.value)}/${hex4(t.mask)}`];
+  return [t.mask === 0xffff ? `vlan_tci${index}=${hex4(t.value)}` : `vlan_tci${index}=${hex4(t.value)}/${hex4(t.mask)}`];
 }
 
 // ---- matches -----------------------------------------------------------------------------------
@@ -556,9 +557,10 @@ function printName(row: FieldRow, ctx: Context): string {
  * A match as ovs-ofctl prints it for OpenFlow 1.3, priority first unless it is the
  * default 32768 (or left out): `priority=5,tcp,nw_src=10.0.0.0/8,tp_dst=80`. Empty for a
  * match of everything. OXMs of other classes, which ovs-ofctl would name, print in the
- * codec's opaque form at the end.
+ * codec's opaque form at the end. `after` puts items of Open vSwitch's flow that OpenFlow
+ * has no field for (a frame's nw_ttl, nw_frag...) after a field's place (frame.ts).
  */
-export function formatMatch(m: Match, priority?: number): string {
+export function formatMatch(m: Match, priority?: number, after: Partial<Record<OxmFieldName, readonly string[]>> = {}): string {
   const out: string[] = [];
   if (priority !== undefined && priority !== 0x8000) out.push(`priority=${priority}`);
   const fields = fieldsOf(m);
@@ -577,22 +579,17 @@ export function formatMatch(m: Match, priority?: number): string {
       if (s.ipProto !== undefined) done.add('ip_proto');
     }
   }
-  for (const row of ROWS.values()) {
-    if (done.has(row.name)) continue;
-    if (row.text.tci) {
-      if (row.name === 'vlan_vid') out.push(...formatTci(tciOf(fields.get('vlan_vid'), fields.get('vlan_pcp'))));
-      continue;
-    }
+  const fieldText = (row: FieldRow): string[] => {
+    if (done.has(row.name)) return [];
+    if (row.text.tci) return row.name === 'vlan_vid' ? formatTci(tciOf(fields.get('vlan_vid'), fields.get('vlan_pcp'))) : [];
     const f = fields.get(row.name);
-    if (!f) continue;
-    if (f.mask !== undefined && toBig(row.kind, f.mask) === 0n) continue; // a wildcard, as ovs-ofctl leaves it out
+    if (!f) return [];
+    if (f.mask !== undefined && toBig(row.kind, f.mask) === 0n) return []; // a wildcard, as ovs-ofctl leaves it out
     const sc = row.text.scaled;
-    if (sc && f.mask === undefined && (f.value as number) < 1 << (8 - sc.shift)) {
-      out.push(`${sc.name}=${(f.value as number) << sc.shift}`);
-      continue;
-    }
-    out.push(`${printName(row, ctx)}=${formatMasked(row, f.value, f.mask)}`);
-  }
+    if (sc && f.mask === undefined && (f.value as number) < 1 << (8 - sc.shift)) return [`${sc.name}=${(f.value as number) << sc.shift}`];
+    return [`${printName(row, ctx)}=${formatMasked(row, f.value, f.mask)}`];
+  };
+  for (const row of ROWS.values()) out.push(...fieldText(row), ...(after[row.name] ?? []));
   for (const f of m) if (f.field === 'opaque') out.push(oxm.format(f));
   return out.join(',');
 }
