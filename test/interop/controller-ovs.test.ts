@@ -26,7 +26,9 @@ import {
   decodeMessage,
   encodeMessage,
   ERR,
+  flowMod,
   Framer,
+  OFPFC,
   OFPMPF_MORE,
   OFPG,
   OFPP,
@@ -35,6 +37,7 @@ import {
   packetOut,
   RequestError,
   type ControllerOptions,
+  type FlowSpec,
   type Match,
   type Message,
   type MessageOf,
@@ -201,6 +204,22 @@ describe('the learning switch on an Open vSwitch netdev bridge', () => {
       `eth_dst=${b.mac},eth_src=${a.mac},in_port=1`,
     ]);
     expect(reply.stats.some((s) => s.priority === 0)).toBe(true);
+  });
+
+  it('commits a bundle of flow mods, and commits none of one with a mod the bridge refuses', async () => {
+    const cookie = 0xb0b0n;
+    const mod = (port: number, actions: FlowSpec['actions']) => flowMod({ tableId: 3, priority: 9, cookie, match: [{ field: 'in_port', value: port }], actions });
+    const ours = async () =>
+      (await sw.request({ type: 'flow_stats_request', tableId: 3, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie, cookieMask: 0xffffffffffffffffn, match: [] })).stats.length;
+    await sw.bundle([mod(1, [{ type: 'output', port: 2, maxLen: 0 }]), mod(2, [{ type: 'output', port: 1, maxLen: 0 }])]);
+    expect(await ours()).toBe(2);
+    const err = await sw
+      .bundle([mod(3, [{ type: 'output', port: 1, maxLen: 0 }]), mod(4, [{ type: 'group', groupId: 77 }]), { ...mod(1, []), command: OFPFC.DELETE }])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenFlowError);
+    expect((err as OpenFlowError).is(ERR.BAD_ACTION.BAD_OUT_GROUP)).toBe(true);
+    expect(await ours()).toBe(2);
+    await sw.confirm({ ...mod(0, []), command: OFPFC.DELETE, cookieMask: 0xffffffffffffffffn });
   });
 
   it('rejects a request the switch refuses with a typed OpenFlowError', async () => {

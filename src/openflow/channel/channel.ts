@@ -65,8 +65,13 @@ export type Outgoing<M extends Message = Message> = M extends { type: MultipartT
   : Omit<M, 'xid' | 'version'> & { xid?: number };
 
 /** Messages that have a reply: barrier_request -> barrier_reply, flow_stats_request -> flow_stats_reply... */
-export type RequestType = Extract<MessageType, `${string}_request`>;
-export type ReplyTo<K> = K extends `${infer B}_request` ? MessageOf<Extract<MessageType, `${B}_reply`>> : never;
+/** Messages request() waits on a reply for: the _request types, and experimenter messages whose reply is one with their xid (ONF's bundle control). */
+export type RequestType = Extract<MessageType, `${string}_request`> | 'experimenter';
+export type ReplyTo<K> = K extends 'experimenter'
+  ? MessageOf<'experimenter'>
+  : K extends `${infer B}_request`
+    ? MessageOf<Extract<MessageType, `${B}_reply`>>
+    : never;
 
 export interface ChannelOptions {
   /** Send an echo request after this long without a message from the peer (ms). */
