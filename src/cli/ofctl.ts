@@ -51,6 +51,13 @@ import {
   OFPM,
   OFPMPF_MORE,
   OFPP,
+  OFPBCT,
+  OFPBF,
+  ONF_EXPERIMENTER,
+  ONFT,
+  encodeBundleAdd,
+  encodeBundleControl,
+  errorName,
   parseActions,
   parseFlow,
   parseGroup,
@@ -125,6 +132,8 @@ Other commands:
 Options:
   -O, --protocols P  OpenFlow versions to use: OpenFlow13 is the only one
   --strict       mod-flows, del-flows: the priority and match exactly
+  --bundle       flow and group changes as one atomic bundle (ONF's extension
+                 for OpenFlow 1.3): all of them take effect, or none
   --no-stats     dump-flows: no counters, as add-flows reads flows
   --sort, --rsort  dump-flows: by priority, ascending or descending
   --file FILE    ofp-print reads hex from FILE ('-' for standard input)
@@ -147,6 +156,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
   strict: { type: 'boolean' },
+  bundle: { type: 'boolean' },
   'no-stats': { type: 'boolean' },
   sort: { type: 'boolean' },
   rsort: { type: 'boolean' },
@@ -163,6 +173,7 @@ type Options = {
   raw?: string;
   protocols?: string;
   strict?: boolean;
+  bundle?: boolean;
   'no-stats'?: boolean;
   sort?: boolean;
   rsort?: boolean;
@@ -395,12 +406,18 @@ function parseTarget(target: string, socket: 'mgmt' | 'snoop' = 'mgmt'): Endpoin
   }
   if (target.startsWith('unix:') && target.length > 5) return { path: target.slice(5) };
   if (isBridgeName(target)) {
+    // A tsof-switch's bridge, else an Open vSwitch one (as ovs-ofctl finds it).
     const path = bridgePath(target, socket);
-    if (!existsSync(path)) throw new InputError(`${target} is not a bridge or a socket (no ${path})`);
-    return { path };
+    const ovs = `${OVS_RUNDIR}/${target}.${socket}`;
+    if (existsSync(path)) return { path };
+    if (existsSync(ovs)) return { path: ovs };
+    throw new InputError(`${target} is not a bridge or a socket (no ${path} or ${ovs})`);
   }
   throw new UsageError(`${target}: unknown target (tcp:HOST[:PORT], unix:PATH or a bridge name)`);
 }
+
+/** Where Open vSwitch keeps its bridges' sockets. */
+const OVS_RUNDIR = '/var/run/openvswitch';
 
 /** What the switch said (or did not say) that ends a verb with exit status 1. */
 class SwitchError extends Error {}
@@ -425,6 +442,8 @@ class Session {
   constructor(
     readonly ch: Channel,
     readonly target: string,
+    /** How ovs-ofctl names the connection in its messages (a bridge by its socket). */
+    readonly name: string,
   ) {
     ch.on('message', (m) => this.waiting.get(m.xid)?.(m));
     ch.on('close', (reason) => {
@@ -454,7 +473,7 @@ class Session {
       ch.once('open', resolve);
       ch.once('close', (reason) => reject(new SwitchError(`${target}: ${reason}`)));
     });
-    return new Session(ch, target);
+    return new Session(ch, target, 'path' in ep ? `unix:${ep.path}` : target);
   }
 
   /**
@@ -518,6 +537,48 @@ class Session {
       process.stderr.write(formatMessage(error) + '\n');
       throw new Exit(1);
     }
+  }
+
+  /** Each change with change(), or all of them as one bundle with --bundle. */
+  async changes(msgs: Outgoing[], opts: Options): Promise<void> {
+    if (opts.bundle) return this.bundle(msgs);
+    for (const m of msgs) await this.change(m);
+  }
+
+  /**
+   * ovs-ofctl --bundle (its vconn_bundle_transact): the changes, numbered first,
+   * added to bundle 0 after an OPEN, then a barrier, then COMMIT, or DISCARD
+   * when the switch refused one as it was added. Every OFPT_ERROR prints as
+   * ovs-ofctl's bundle_print_errors prints it, "Error NAME for: " and the
+   * message it answers, and the run ends with status 1.
+   */
+  private async bundle(msgs: Outgoing[]): Promise<void> {
+    const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
+    const onf = (expType: number, data: Uint8Array): Outgoing => ({ type: 'experimenter', experimenter: ONF_EXPERIMENTER, expType, data });
+    const inner = msgs.map((m) => encodeMessage({ ...m, xid: this.xid++ } as Message));
+    const errors: MessageOf<'error'>[] = [];
+    const control = (ctrlType: number) =>
+      this.exchange(onf(ONFT.BUNDLE_CONTROL, encodeBundleControl({ bundleId: 0, ctrlType, flags, properties: new Uint8Array(0) })) as never, (m) => {
+        if (m.type === 'error') errors.push(m);
+      });
+    await control(OFPBCT.OPEN_REQUEST);
+    if (!errors.length) {
+      const xidOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(4);
+      for (const b of inner) this.waiting.set(xidOf(b), (m) => m && m.type === 'error' && errors.push(m));
+      for (const b of inner) this.ch.send(onf(ONFT.BUNDLE_ADD_MESSAGE, encodeBundleAdd({ bundleId: 0, flags, message: b })), xidOf(b));
+      await this.exchange({ type: 'barrier_request' }, () => {});
+      await control(errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST);
+      // Commit's errors name the mod that failed before its own.
+      for (const b of inner) this.waiting.delete(xidOf(b));
+      if (!errors.length) return;
+      for (const e of errors) {
+        const answered = inner.find((b) => xidOf(b) === e.xid) ?? e.data;
+        const decoded = decodeMessage(answered);
+        const name = errorName({ type: e.errType, code: e.code, experimenter: e.experimenter }).split('/')[1];
+        process.stderr.write(`Error ${name} for: ${decoded.ok ? formatMessage(decoded.msg, 1) : hexDump(answered)}\n`);
+      }
+    }
+    throw new SwitchError(`talking to ${this.name} (Protocol error)`);
   }
 
   /** The reply, for a verb that uses it; an OFPT_ERROR is printed to stderr and ends the verb. */
@@ -793,19 +854,19 @@ function flowMods(base: 'add' | 'modify' | 'delete', form: 'flow' | 'file' | 'op
     const mods = await changes(args[1], form, command, FLOW_COMMANDS, (t, c) => parseFlow(t, { command: c }));
     return withSession(args[0], async (s) => {
       s.xid = AFTER_NAME_LOOKUP;
-      for (const fm of mods) await s.change(fm);
+      await s.changes(mods, opts);
     });
   };
 }
 
 function groupMods(command: GroupModCommand, form: 'flow' | 'file' | 'optional'): Command['run'] {
   const name = { add: form === 'file' ? 'add-groups' : 'add-group', modify: 'mod-group', delete: 'del-groups' }[command];
-  return async (args) => {
+  return async (args, opts) => {
     needArgs(name, args, form === 'optional' ? 1 : 2, form === 'file' ? 'TARGET FILE' : 'TARGET GROUP');
     const mods = await changes(args[1], form, command, GROUP_COMMANDS, (t, c) => parseGroup(t, { command: c }));
     return withSession(args[0], async (s) => {
       s.xid = AFTER_NAME_LOOKUP;
-      for (const gm of mods) await s.change(gm);
+      await s.changes(mods, opts);
     });
   };
 }
@@ -913,7 +974,7 @@ function toFlowMod(v: FlowVersion, command: number): Outgoing<FlowMod> {
 }
 
 /** As ovs-ofctl: delete the switch's flows the file lacks, then add the file's flows the switch lacks or has otherwise. */
-async function replaceFlows(args: string[]): Promise<number> {
+async function replaceFlows(args: string[], opts: Options): Promise<number> {
   needArgs('replace-flows', args, 2, 'TARGET FILE');
   const file = await flowsOfFile(args[1]);
   return withSession(args[0], async (s) => {
@@ -921,13 +982,15 @@ async function replaceFlows(args: string[]): Promise<number> {
     const current = new Map((await flowsOfSwitch(s)).map((v) => [v.key, v]));
     const wanted = new Map(file.map((v) => [v.key, v]));
     const tables = [...new Set([...current.values(), ...wanted.values()].map((v) => v.tableId))].sort((a, b) => a - b);
+    const mods: Outgoing<FlowMod>[] = [];
     for (const t of tables) {
-      for (const v of current.values()) if (v.tableId === t && !wanted.has(v.key)) await s.change(toFlowMod(v, OFPFC.DELETE_STRICT));
+      for (const v of current.values()) if (v.tableId === t && !wanted.has(v.key)) mods.push(toFlowMod(v, OFPFC.DELETE_STRICT));
       for (const v of wanted.values()) {
         const old = current.get(v.key);
-        if (v.tableId === t && (!old || !sameVersion(old, v))) await s.change(toFlowMod(v, OFPFC.ADD));
+        if (v.tableId === t && (!old || !sameVersion(old, v))) mods.push(toFlowMod(v, OFPFC.ADD));
       }
     }
+    await s.changes(mods, opts);
   });
 }
 

@@ -3,8 +3,9 @@
 // process with no ports) and an Open vSwitch netdev bridge, side by side: the
 // same commands, the same answers, the same flows after. A bundle with one
 // failing flow mod must leave both tables as they were, and ovs-ofctl must say
-// the same about each. Needs root and Open vSwitch (npm test installs it);
-// names are unique per run and only they are removed.
+// the same about each; tsof-ofctl --bundle must say what ovs-ofctl says, to
+// either switch. Needs root and Open vSwitch (npm test installs it); names are
+// unique per run and only they are removed.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,11 @@ import { runSwitch } from '../support/switch.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const exec = (cmd: string, args: string[]) => run(ROOT, cmd, args);
 const ofctl = (...args: string[]) => exec('ovs-ofctl', ['-O', 'OpenFlow13', ...args]);
+/** tsof-ofctl, its name in what it prints made ovs-ofctl's. */
+async function tsofOfctl(...args: string[]) {
+  const r = await exec(process.execPath, ['bin/tsof-ofctl.js', '-O', 'OpenFlow13', ...args]);
+  return { ...r, stderr: r.stderr.replaceAll('tsof-ofctl: ', 'ovs-ofctl: ') };
+}
 
 /** dump-flows as both switches can be compared on: one flow a line, no counters or durations, sorted. */
 const flowLines = (text: string) =>
@@ -34,11 +40,12 @@ describe('ovs-ofctl --bundle, side by side with Open vSwitch', () => {
   let tsof = '';
   let sw: Daemon | undefined;
 
-  /** The same ovs-ofctl command on both switches, [Open vSwitch, tsof], with each target's name in the output made alike. */
-  const both = (verb: string, ...args: string[]) =>
+  /** The same ovs-ofctl (or tsof-ofctl) command on both switches, [Open vSwitch, tsof], with each target's name in the output made alike. */
+  const both = (verb: string, ...args: string[]) => bothWith(ofctl, verb, ...args);
+  const bothWith = (tool: typeof ofctl, verb: string, ...args: string[]) =>
     Promise.all(
       [br, tsof].map(async (target) => {
-        const r = await ofctl(...verb.split(' '), target, ...args);
+        const r = await tool(...verb.split(' '), target, ...args);
         // ovs-ofctl names a bridge by its management socket.
         return { ...r, stderr: r.stderr.replaceAll(`unix:/var/run/openvswitch/${target}.mgmt`, 'TARGET').replaceAll(target, 'TARGET') };
       }),
@@ -99,10 +106,28 @@ describe('ovs-ofctl --bundle, side by side with Open vSwitch', () => {
     const before = await sameFlows();
     const flows = ['priority=5,udp,actions=output:1', 'priority=7,tcp,tp_dst=80,actions=output:2', 'priority=8,arp,actions=output:3', 'delete in_port=9'];
     flows.splice(at, 0, bad);
-    const [o, t] = await both('--bundle add-flows', file('c.flows', flows));
+    const path = file('c.flows', flows);
+    const [o, t] = await both('--bundle add-flows', path);
     expect(o.code).not.toBe(0);
-    expect({ code: t.code, stdout: t.stdout, stderr: t.stderr }).toEqual({ code: o.code, stdout: o.stdout, stderr: o.stderr });
+    const said = (r: typeof o) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+    expect(said(t)).toEqual(said(o));
     expect(t.stderr).toContain('OFPBFC_MSG_FAILED');
+    // tsof-ofctl speaks the bundle as ovs-ofctl does, and prints the same, to either switch.
+    for (const r of await bothWith(tsofOfctl, '--bundle add-flows', path)) expect(said(r)).toEqual(said(o));
     expect(await sameFlows()).toEqual(before);
+  });
+
+  it('takes a bundle from tsof-ofctl as from ovs-ofctl', async () => {
+    const flows = generateFlows(3, 200);
+    for (const r of await bothWith(tsofOfctl, '--bundle replace-flows', file('d.flows', flows))) expect(r.code, r.stderr).toBe(0);
+    expect(await sameFlows()).toHaveLength(flows.length);
+  });
+
+  it('bundles flow mods only: a group mod is OFPBFC_MSG_UNSUP (Open vSwitch takes it)', async () => {
+    const [o, t] = await both('--bundle add-group', 'group_id=90,type=all,bucket=output:1');
+    expect(o.code, o.stderr).toBe(0);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/^Error OFPBFC_MSG_UNSUP for: OFPT_GROUP_MOD \(OF1\.3\) \(xid=0x6\):/);
+    await both('del-groups', 'group_id=90');
   });
 });

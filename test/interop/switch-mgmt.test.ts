@@ -90,7 +90,7 @@ describe('tsof-switch --name', () => {
   it('an unknown bridge name is an error, as in ovs-ofctl', async () => {
     const r = await tsofOfctl('show', `${name}x`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`tsof-ofctl: ${name}x is not a bridge or a socket (no /run/tsof/${name}x.mgmt)\n`);
+    expect(r.stderr).toBe(`tsof-ofctl: ${name}x is not a bridge or a socket (no /run/tsof/${name}x.mgmt or /var/run/openvswitch/${name}x.mgmt)\n`);
   });
 
   it('snoop prints every message between the switch and its controller, as ovs-ofctl snoop does', async () => {

@@ -19,7 +19,8 @@
 
 import type { Message, MessageOf, MessageType } from './messages.ts';
 import { decodeMessage, encodeMessage, formatMessage, messageInfo } from './messages.ts';
-import { errorCodeName, OFPET_EXPERIMENTER } from './errors.ts';
+import { errorCodeName, errorName, OFPET_EXPERIMENTER, ONF_EXPERIMENTER } from './errors.ts';
+import { decodeBundleAdd, decodeBundleControl, OFPBCT, OFPBF, ONFT } from './bundle.ts';
 import {
   formatActions,
   formatDuration,
@@ -744,11 +745,31 @@ function tableFeatures(m: MessageOf<'table_features_request' | 'table_features_r
 
 const PRINTERS: { [K in MessageType]?: Printer<K> } = {
   error(m, s) {
-    // OVS knows no experimenter errors but its own, and no code outside the spec's tables.
-    const name = m.errType === OFPET_EXPERIMENTER ? undefined : errorCodeName(m.errType, m.code);
+    // OVS knows no experimenter errors but its own (ONF's bundle errors among them), and no code outside the spec's tables.
+    const name =
+      m.errType === OFPET_EXPERIMENTER
+        ? m.experimenter === ONF_EXPERIMENTER
+          ? errorName({ type: m.errType, code: m.code, experimenter: m.experimenter }).split('/')[1]
+          : undefined
+        : errorCodeName(m.errType, m.code);
     if (name === undefined || !name.startsWith('OFP')) return 'OFPBRC_BAD_LEN';
     s.text += ` ${name}\n`;
     s.text += m.errType === 0 ? printable(m.data) : embedded(m.data);
+  },
+
+  // ONF's bundle messages (the only experimenter messages ofpPrint takes): as OVS's ofputil_format_bundle_*.
+  experimenter(m, s) {
+    const control = m.expType === ONFT.BUNDLE_CONTROL;
+    const r = control ? decodeBundleControl(m.data) : decodeBundleAdd(m.data);
+    if (!r.ok) return 'OFPBRC_BAD_LEN';
+    // C's %#x: no 0x for zero.
+    s.text += `\n bundle_id=${r.value.bundleId ? `0x${r.value.bundleId.toString(16)}` : '0'}`;
+    if ('ctrlType' in r.value) s.text += ` type=${BUNDLE_CONTROL_NAMES[r.value.ctrlType] ?? ''}`;
+    s.text += ` flags=${bitNames(r.value.flags, BUNDLE_FLAG_NAMES)}\n`;
+    if ('message' in r.value) {
+      const inner = decodeMessage(r.value.message);
+      s.text += inner.ok ? formatMessage(inner.msg, s.verbosity) : `***decode error: ${errorCodeName(inner.error.type, inner.error.code)}***\n${hexDump(r.value.message)}`;
+    }
   },
 
   echo_request: echoPayload,
@@ -980,18 +1001,27 @@ const CAPABILITY_NAMES = {
   0x100: 'PORT_BLOCKED',
 };
 
+const BUNDLE_CONTROL_NAMES = Object.fromEntries(Object.entries(OFPBCT).map(([name, v]) => [v, name])) as Record<number, string>;
+const BUNDLE_FLAG_NAMES = { [OFPBF.ATOMIC]: 'atomic', [OFPBF.ORDERED]: 'ordered' };
+const ONF_TITLES: Record<number, string> = { [ONFT.BUNDLE_CONTROL]: 'ONFT_BUNDLE_CONTROL', [ONFT.BUNDLE_ADD_MESSAGE]: 'ONFT_BUNDLE_ADD_MESSAGE' };
+
+/** OVS's title of a message (ofpraw names), or undefined for an experimenter message it has no name for. */
+const titleOfMessage = (msg: Message): string | undefined =>
+  msg.type !== 'experimenter' ? TITLES[msg.type] : msg.experimenter === ONF_EXPERIMENTER ? ONF_TITLES[msg.expType] : undefined;
+
 // ---- the frame OVS puts around every printer (ofp_to_string) ----------------------
 
 /** ovs-ofctl's text of msg at a verbosity, without the final newline, or undefined for a message no printer covers yet. */
 export function ofpPrint(msg: Message, verbosity: number): string | undefined {
   const printer = PRINTERS[msg.type] as Printer<MessageType> | undefined;
-  if (!printer) return undefined;
+  const title = titleOfMessage(msg);
+  if (!printer || !title) return undefined;
   // OVS's check of a message's length by its type comes before its title: a table features reply holds a table.
   if (msg.type === 'table_features_reply' && !msg.tables.length) return `***decode error: OFPBRC_BAD_LEN***\n${hexDump(encodeMessage(msg))}`;
-  const s = { text: `${TITLES[msg.type]} (OF1.3) (xid=0x${msg.xid.toString(16)}):`, verbosity };
+  const s = { text: `${title} (OF1.3) (xid=0x${msg.xid.toString(16)}):`, verbosity };
   const headerLength = s.text.length;
   const flags = (msg as { flags?: number }).flags;
-  if (flags && TITLES[msg.type].startsWith('OFPST')) {
+  if (flags && title.startsWith('OFPST')) {
     s.text += ' flags=';
     if (flags & 1) s.text += '[more]';
     if (flags & ~1) s.text += `[***unknown flags 0x${(flags & ~1).toString(16).padStart(4, '0')}***]`;
