@@ -17,6 +17,11 @@ import {
   encodeMessage,
   formatMessage,
   fromHex,
+  BUNDLE_ERR,
+  encodeBundleAdd,
+  encodeBundleControl,
+  ONF_EXPERIMENTER,
+  ONFT,
   parseFlow,
   parseGroup,
   parseMeter,
@@ -133,6 +138,23 @@ describe('formatMessage prints what ovs-ofctl prints', () => {
     const cases = COVERED.flatMap((type) =>
       fc.sample(arbMessageOf(type), { numRuns: 150, seed: 13 }).map((m: Message, i) => ({ name: `${type} #${i}`, bytes: encodeMessage(m) })),
     );
+    compare(cases);
+  });
+
+  it("for ONF's bundle messages and errors (OpenFlow 1.3's bundles)", () => {
+    const onf = (xid: number, expType: number, data: Uint8Array) =>
+      encodeMessage({ type: 'experimenter', xid, experimenter: ONF_EXPERIMENTER, expType, data } as Message);
+    const flow = parseFlow('priority=6,ip,actions=group:7', { command: 'add' });
+    if (!flow.ok) throw new Error(flow.error.message);
+    const cases = fc
+      .sample(fc.record({ bundleId: fc.oneof(fc.constant(0), fc.nat()), ctrlType: fc.nat({ max: 9 }), flags: fc.nat({ max: 7 }), xid: fc.nat({ max: 0xffff }) }), { numRuns: 60, seed: 5 })
+      .flatMap(({ bundleId, ctrlType, flags, xid }, i) => {
+        const control = onf(xid, ONFT.BUNDLE_CONTROL, encodeBundleControl({ bundleId, ctrlType, flags, properties: new Uint8Array(0) }));
+        const add = onf(xid, ONFT.BUNDLE_ADD_MESSAGE, encodeBundleAdd({ bundleId, flags, message: encodeMessage({ ...flow.value, xid } as Message) }));
+        const code = BUNDLE_ERR[(['BAD_ID', 'MSG_FAILED', 'MSG_UNSUP', 'BAD_FLAGS'] as const)[i % 4]];
+        const error = encodeMessage({ type: 'error', xid, errType: code.type, code: code.code, experimenter: code.experimenter, data: control } as Message);
+        return [control, add, error].map((bytes, k) => ({ name: `bundle #${i}.${k}`, bytes }));
+      });
     compare(cases);
   });
 
