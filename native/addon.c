@@ -20,7 +20,10 @@
  * batch of packet-ins (struct tsof_upcall_packets, given to JavaScript without a
  * copy and freed when the ArrayBuffer is collected), callback(2, port, link)
  * for a link state change. The queue between the threads holds UPCALL_QUEUE
- * items; beyond that the datapath drops and counts.
+ * items, and packet batches of at most TSOF_UPCALL_QUEUED bytes (call_js
+ * tells the datapath as it takes each); beyond that the datapath drops and
+ * counts. call_js reads the handle, so the handle lives until both the
+ * external and the threadsafe function are finalized.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -47,7 +50,14 @@ enum { OFPMP_GROUP = 6, OFPMP_GROUP_DESC = 7, OFPMP_METER = 9, OFPMP_METER_CONFI
 struct handle {
 	struct tsof_dp *dp;
 	napi_threadsafe_function tsfn;
+	int refs;       /* the external's and the threadsafe function's (Node's thread only) */
 };
+
+static void unref(struct handle *h)
+{
+	if (--h->refs == 0)
+		free(h);
+}
 
 /* Evaluates a napi call; on failure throws (unless something is pending) and returns NULL. */
 #define CHECK(env, call)                                                          \
@@ -86,11 +96,11 @@ static void free_item(napi_env env, void *data, void *hint)
 
 static void call_js(napi_env env, napi_value cb, void *context, void *data)
 {
+	struct handle *h = context;
 	uint32_t *item = data;
 	napi_value argv[3], undefined;
 	size_t argc;
 
-	(void)context;
 	if (!env) { /* the function is being torn down */
 		free(data);
 		return;
@@ -100,6 +110,8 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data)
 	if (item[0] == TSOF_UPCALL_PACKETS) {
 		struct tsof_upcall_packets *u = data;
 
+		if (h->dp) /* not closed yet */
+			tsof_dp_upcall_taken(h->dp, u);
 		if (napi_create_external_arraybuffer(env, u, u->size, free_item, NULL, &argv[1]) != napi_ok) {
 			free(data);
 			return;
@@ -139,7 +151,14 @@ static void finalize_handle(napi_env env, void *data, void *hint)
 	if (h->dp)
 		napi_remove_env_cleanup_hook(env, cleanup_hook, h);
 	close_handle(h);
-	free(h);
+	unref(h);
+}
+
+static void finalize_tsfn(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	unref(data);
 }
 
 /* --- argument helpers --- */
@@ -299,21 +318,22 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	if (!h)
 		return throw_errno(env, ENOMEM, "datapath");
 	CHECK(env, napi_create_string_utf8(env, "tsof-datapath", NAPI_AUTO_LENGTH, &name));
-	if (napi_create_threadsafe_function(env, cb, NULL, name, UPCALL_QUEUE, 1, NULL, NULL, NULL, call_js,
+	if (napi_create_threadsafe_function(env, cb, NULL, name, UPCALL_QUEUE, 1, h, finalize_tsfn, h, call_js,
 					    &h->tsfn) != napi_ok) {
 		free(h);
 		napi_throw_type_error(env, NULL, "expected a callback");
 		return NULL;
 	}
+	h->refs = 1;
 	h->dp = tsof_dp_create(upcall, h, err, sizeof(err));
 	if (!h->dp) {
 		int e = errno;
 
-		napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort);
-		free(h);
+		napi_release_threadsafe_function(h->tsfn, napi_tsfn_abort); /* finalize_tsfn frees h */
 		return throw_errno(env, e, err);
 	}
 	napi_add_env_cleanup_hook(env, cleanup_hook, h);
+	h->refs++;
 	CHECK(env, napi_create_external(env, h, finalize_handle, NULL, &ext));
 	return ext;
 }
@@ -467,39 +487,12 @@ static napi_value js_bundle_commit(napi_env env, napi_callback_info info)
 {
 	struct handle *h;
 	uint8_t *msgs;
-	size_t len, n = 0, failed = 0;
-	struct tsof_flow_mod *fms;
-	int r = 0;
+	size_t len, failed = 0;
+	napi_value result, pair, index;
 
 	if (!get_message(env, info, &h, &msgs, &len))
 		return NULL;
-	/* The agent framed each message: a length that does not fit is its bug. */
-	for (size_t off = 0, mlen; off < len; off += mlen, n++)
-		if (len - off < 8 || (mlen = (size_t)(msgs[off + 2] << 8 | msgs[off + 3])) < 8 || mlen > len - off) {
-			napi_throw_type_error(env, NULL, "bundleCommit: messages must be whole");
-			return NULL;
-		}
-	if (!(fms = calloc(n ? n : 1, sizeof *fms)))
-		return throw_errno(env, ENOMEM, "bundle");
-	size_t i = 0;
-	for (size_t off = 0, mlen; i < n && !r; i++, off += mlen) {
-		mlen = (size_t)(msgs[off + 2] << 8 | msgs[off + 3]);
-		r = tsof_flow_mod_decode(msgs + off, mlen, &fms[i]);
-		/* No buffers: a bundle cannot have a flow in and its packet unknown. */
-		if (r == 0 && fms[i].buffer_id != TSOF_OFP_NO_BUFFER) {
-			tsof_flow_mod_discard(&fms[i]);
-			r = TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN);
-		}
-	}
-	if (r) {
-		failed = i - 1;
-		for (size_t j = 0; j < failed; j++)
-			tsof_flow_mod_discard(&fms[j]);
-	} else {
-		r = tsof_pipeline_bundle_commit(tsof_dp_pipeline(h->dp), fms, n, tsof_dp_now(), &failed);
-	}
-	free(fms);
-	napi_value result = mod_result(env, h, r), pair, index;
+	result = mod_result(env, h, tsof_pipeline_bundle_commit(tsof_dp_pipeline(h->dp), msgs, len, tsof_dp_now(), &failed));
 	if (!result)
 		return NULL;
 	CHECK(env, napi_create_array_with_length(env, 2, &pair));

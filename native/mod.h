@@ -89,11 +89,12 @@ int tsof_pipeline_meter_mod(struct tsof_pipeline *pl, struct tsof_meter_mod *mm,
 void tsof_flow_mod_discard(struct tsof_flow_mod *fm);
 
 /* An OpenFlow bundle's flow mods (the ONF extension of OpenFlow 1.3, 1.4's
- * 7.3.9 with OFPBF_ATOMIC | OFPBF_ORDERED), decoded, committed in order and
- * atomically: all of them are in force and published as one version, or, when
- * one fails, none is and no frame saw any; then *failed is its index. Frees
- * what decoding allocated, whatever it returns. */
-int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, struct tsof_flow_mod *fms, size_t n, uint64_t now,
+ * 7.3.9 with OFPBF_ATOMIC | OFPBF_ORDERED): whole OFPT_FLOW_MOD messages back
+ * to back, each decoded and applied in order under one hold of the lock, all
+ * of them in force and published as one version, or, when one fails (a length
+ * that does not fit included), none is and no frame saw any; then *failed is
+ * its index. A flow mod with a buffer id fails it (OFPBRC_BUFFER_UNKNOWN). */
+int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, const uint8_t *msgs, size_t len, uint64_t now,
 				size_t *failed);
 
 #endif

@@ -22,9 +22,10 @@
  * wheel; a replacing add arms its own timer; a modify changes no timeout
  * (6.4: its timeouts, like its duration, are left unchanged).
  *
- * Bundles. The flow mods of an OpenFlow bundle commit atomically: applied in
- * order under one hold of the lock, so they publish as one version, while
- * each change is written to an undo log; when one fails, the log undoes the
+ * Bundles. The flow mods of an OpenFlow bundle commit atomically: decoded and
+ * applied in order under one hold of the lock (the bundle holds it throughout
+ * anyway, and so only one decoded mod is in memory at a time), so they
+ * publish as one version, while each change is written to an undo log; when one fails, the log undoes the
  * changes before it in reverse order, at the same unpublished version, so no
  * frame saw any of them. Flow-removed reports of a bundle's deletes wait for
  * its success.
@@ -492,22 +493,37 @@ static void undo_all(struct tsof_pipeline *pl)
 	}
 }
 
-int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, struct tsof_flow_mod *fms, size_t n, uint64_t now,
+int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, const uint8_t *msgs, size_t len, uint64_t now,
 				size_t *failed)
 {
+	size_t i = 0, off = 0;
 	int err = 0;
-	size_t i;
 
 	pl_lock(pl);
 	pl->in_bundle = true;
 	pl->n_undo = 0;
-	for (i = 0; i < n && !err; i++) {
-		err = flow_mod_locked(pl, &fms[i], now);
-		tsof_flow_mod_discard(&fms[i]);
+	while (off < len) {
+		struct tsof_flow_mod fm;
+		size_t mlen = len - off >= 8 ? tsof_rd16(msgs + off + 2) : 0;
+		if (mlen < 8 || mlen > len - off) {
+			err = BAD_LEN;
+			break;
+		}
+		if ((err = tsof_flow_mod_decode(msgs + off, mlen, &fm)))
+			break;
+		/* No buffers: a flow in with its packet unknown is no answer a
+		 * bundle can give and keep (pipeline.h). */
+		err = fm.buffer_id != TSOF_OFP_NO_BUFFER ? TSOF_ERR(TSOF_OFPET_BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN)
+							: flow_mod_locked(pl, &fm, now);
+		tsof_flow_mod_discard(&fm);
+		if (err)
+			break;
+		off += mlen;
+		i++;
 	}
 	pl->in_bundle = false;
 	if (err) {
-		*failed = i - 1;
+		*failed = i;
 		undo_all(pl);
 	} else {
 		for (size_t u = 0; u < pl->n_undo; u++)
@@ -516,8 +532,6 @@ int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, struct tsof_flow_mod *
 	}
 	pl->n_undo = 0;
 	pl_unlock(pl);
-	for (; i < n; i++)
-		tsof_flow_mod_discard(&fms[i]);
 	return err;
 }
 

@@ -2376,20 +2376,14 @@ static void test_timeouts_on_time(void)
  * modify keeps the timeouts (6.4), RESET_COUNTS or not; an add that replaces
  * a flow brings its own; expire() with nothing due, or nothing at all, is
  * nothing. */
-/* A bundle of flow-mod messages through the wire decoder, committed. */
+/* A bundle of flow-mod messages, committed. */
 static int bundle(const struct mb *msgs, size_t n, size_t *failed)
 {
-	struct tsof_flow_mod fms[8];
+	struct mb all = { .n = 0 };
 
-	for (size_t i = 0; i < n; i++) {
-		int err = tsof_flow_mod_decode(msgs[i].d, msgs[i].n, &fms[i]);
-		if (err) {
-			while (i > 0)
-				tsof_flow_mod_discard(&fms[--i]);
-			return err;
-		}
-	}
-	return tsof_pipeline_bundle_commit(pl, fms, n, now, failed);
+	for (size_t i = 0; i < n; i++)
+		put(&all, msgs[i].d, msgs[i].n);
+	return tsof_pipeline_bundle_commit(pl, all.d, all.n, now, failed);
 }
 
 static void test_bundle_commit(void)
@@ -2434,6 +2428,18 @@ static void test_bundle_commit(void)
 		tsof_pipeline_quiesce(th);
 		tsof_pipeline_reclaim(pl);
 	}
+
+	/* A message cut short, or one naming a buffer, fails the bundle the same way. */
+	struct mb cut = msgs[4];
+	msgs[4].n -= 4;
+	CHECK_EQ(bundle(msgs, 5, &failed), ERR(BAD_REQUEST, TSOF_OFPBRC_BAD_LEN));
+	CHECK_EQ(failed, 4);
+	msgs[4] = cut;
+	wr32(msgs[4].d + 32, 7);  /* buffer_id */
+	CHECK_EQ(bundle(msgs, 5, &failed), ERR(BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN));
+	CHECK_EQ(failed, 4);
+	CHECK_EQ(n_removed, 0);
+	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
 
 	/* The same without the failing one: all in force, the delete reported once. */
 	CHECK_EQ(bundle(msgs, 4, &failed), 0);
