@@ -79,6 +79,7 @@ struct tsof_dp {
 	atomic_bool stop;
 	tsof_upcall_fn fn;
 	void *ctx;
+	_Atomic size_t upcall_queued;   /* bytes of packet batches fn took that the receiver has not */
 	struct tsof_dp_stats stats;
 	struct tsof_pipeline *pl;
 	struct tsof_pl_thread *plt;
@@ -127,23 +128,29 @@ static void flush_upcalls(struct tsof_dp *dp)
 {
 	uint32_t n = dp->up->count;
 	size_t head = sizeof(*dp->up) + n * sizeof(dp->up->pkt[0]);
-	struct tsof_upcall_packets *item;
+	size_t size = head + dp->up_bytes;
+	struct tsof_upcall_packets *item = NULL;
 
 	if (!n)
 		return;
-	item = malloc(head + dp->up_bytes);
+	if (atomic_load_explicit(&dp->upcall_queued, memory_order_relaxed) + size <= TSOF_UPCALL_QUEUED)
+		item = malloc(size);
 	if (item) {
 		memcpy(item, dp->up, head);
 		memcpy((uint8_t *)item + head, dp->up_data, dp->up_bytes);
 		item->kind = TSOF_UPCALL_PACKETS;
-		item->size = (uint32_t)(head + dp->up_bytes);
+		item->size = (uint32_t)size;
 		for (uint32_t i = 0; i < n; i++)
 			item->pkt[i].offset += (uint32_t)head;
+		/* Counted before fn: the receiver may take it at once. */
+		atomic_fetch_add_explicit(&dp->upcall_queued, size, memory_order_relaxed);
 	}
 	if (item && dp->fn(dp->ctx, item)) {
 		TSOF_STAT_ADD(dp->stats.upcall_packets, n);
 		TSOF_STAT_ADD(dp->stats.upcall_batches, 1);
 	} else {
+		if (item)
+			atomic_fetch_sub_explicit(&dp->upcall_queued, size, memory_order_relaxed);
 		free(item);
 		TSOF_STAT_ADD(dp->stats.upcall_dropped, n);
 	}
@@ -710,6 +717,11 @@ struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t e
 	dp_free(dp);
 	errno = e;
 	return NULL;
+}
+
+void tsof_dp_upcall_taken(struct tsof_dp *dp, const struct tsof_upcall_packets *item)
+{
+	atomic_fetch_sub_explicit(&dp->upcall_queued, item->size, memory_order_relaxed);
 }
 
 void tsof_dp_destroy(struct tsof_dp *dp)

@@ -24,7 +24,10 @@
  *   most TSOF_UPCALL_MAX packets or TSOF_UPCALL_BYTES of data);
  * - struct tsof_upcall_link: a port's link state changed.
  * When fn refuses an item (JavaScript is behind), the packets are counted in
- * upcall_dropped and the item freed.
+ * upcall_dropped and the item freed. So are a batch's packets when the
+ * batches fn took and JavaScript has not yet (tsof_dp_upcall_taken()) would
+ * hold more than TSOF_UPCALL_QUEUED bytes: a flood toward a busy Node thread
+ * costs this much memory and no more, whatever the frames' size.
  */
 #ifndef TSOF_DP_H
 #define TSOF_DP_H
@@ -35,6 +38,7 @@
 #define TSOF_MAX_PORTS 256
 #define TSOF_UPCALL_MAX 256
 #define TSOF_UPCALL_BYTES (256u * 1024)
+#define TSOF_UPCALL_QUEUED (8u << 20)
 
 enum tsof_upcall_kind { TSOF_UPCALL_PACKETS = 1, TSOF_UPCALL_LINK = 2 };
 
@@ -75,7 +79,7 @@ struct tsof_removed_flow {
 struct tsof_dp_stats {
 	_Atomic uint64_t upcall_packets;  /* packets delivered to fn */
 	_Atomic uint64_t upcall_batches;
-	_Atomic uint64_t upcall_dropped;  /* refused by fn, or too big for a batch */
+	_Atomic uint64_t upcall_dropped;  /* refused by fn, over TSOF_UPCALL_QUEUED, or too big for a batch */
 	_Atomic uint64_t no_port;         /* output to a port being removed */
 	_Atomic uint64_t offload_errors;  /* checksum or GSO that could not be finished in software */
 	_Atomic uint64_t removed_lost;    /* flow-removed records lost: out of memory */
@@ -90,6 +94,8 @@ struct tsof_dp;
 struct tsof_dp *tsof_dp_create(tsof_upcall_fn fn, void *ctx, char *err, size_t errlen);
 /* Stops the thread and destroys every port. */
 void tsof_dp_destroy(struct tsof_dp *dp);
+/* The receiver of fn has a packet batch in hand: its bytes leave the TSOF_UPCALL_QUEUED budget. */
+void tsof_dp_upcall_taken(struct tsof_dp *dp, const struct tsof_upcall_packets *item);
 
 /* Commands: 0, or a negative errno (-EEXIST, -ENOSPC, -ENOENT). */
 int tsof_dp_add_port(struct tsof_dp *dp, struct tsof_port *p);

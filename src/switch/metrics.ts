@@ -49,7 +49,7 @@ const DATAPATH_COUNTERS: readonly (readonly [keyof DatapathStats, string, string
   ['classifierLookups', 'tsof_datapath_cache_misses_total', 'Table lookups that went to the classifier (cache misses)'],
   ['tableMisses', 'tsof_datapath_table_misses_total', 'Lookups that matched no flow'],
   ['upcallPackets', 'tsof_datapath_upcalls_total', 'Frames sent up to the agent (packet-ins before the per-controller limits)'],
-  ['upcallDropped', 'tsof_datapath_upcalls_dropped_total', 'Upcalls dropped because the agent fell behind'],
+  ['upcallDropped', 'tsof_datapath_upcalls_dropped_total', 'Upcalls dropped because the agent fell behind (its queue from the datapath was full)'],
   ['meterDrops', 'tsof_datapath_meter_drops_total', 'Frames dropped by meter bands'],
   ['invalidTtl', 'tsof_datapath_invalid_ttl_total', 'Frames whose TTL ran out'],
   ['dropped', 'tsof_datapath_dropped_total', 'Frames whose actions output nothing'],

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/index.ts';
+import { parseMetrics } from '../support/metrics.ts';
 
 const run = promisify(execFile);
 const sh = async (cmd: string, ...args: string[]) => (await run(cmd, args, { encoding: 'utf8' })).stdout;
@@ -143,24 +144,6 @@ describe('fail modes', () => {
     expect(await stopSwitch(again)).toBe(0);
   });
 });
-
-/** Prometheus's text exposition format: each sample line parsed, every other line a comment. */
-function parseMetrics(text: string) {
-  const types = new Map<string, string>();
-  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n').filter(Boolean)) {
-    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-    if (type) types.set(type[1], type[2]);
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) throw new Error(`not a sample: ${line}`);
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  const value = (name: string, labels: Record<string, string> = {}) =>
-    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  return { types, samples, value };
-}
 
 describe('metrics', () => {
   it('--metrics serves ports, tables, the datapath, packet-ins and connections to a scraper', async () => {
