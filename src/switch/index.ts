@@ -7,7 +7,9 @@
 // NAME.snoop sockets (mgmt.ts), and keeps the fail mode: with no controller connected, a
 // secure switch forwards only by the flows it has; a standalone one also
 // learns like a plain Ethernet switch (OFPP_NORMAL), as Open vSwitch's
-// fail-open mode does.
+// fail-open mode does. The fail-open flow has the match and priority of a
+// table-miss flow: a controller's table-miss flow in table 0 is set aside
+// while it stands in, and put back when a controller connects.
 //
 // Invariants:
 // - Layers call downwards only: connections -> channel -> codec; agent ->
@@ -17,7 +19,7 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { encodeMessage, OFPFC, OFPG, OFPP, OFP_NO_BUFFER } from '../openflow/codec/index.ts';
+import { decodeValue, encodeMessage, flowStats, OFPFC, OFPG, OFPP, OFP_NO_BUFFER, type FlowStats } from '../openflow/codec/index.ts';
 import { NativeDatapath, type Datapath, type PortSpec } from '../datapath/index.ts';
 import type { Channel } from '../openflow/channel/index.ts';
 import { SwitchAgent } from './agent.ts';
@@ -29,7 +31,7 @@ import { formatTrace, frameFromHex } from './trace.ts';
 
 export { SwitchAgent, Connection } from './agent.ts';
 export { ConnectionManager, formatTarget, parseTarget, type Target, type TlsFiles } from './connections.ts';
-export { controlRequest, defaultControlPath } from './control.ts';
+export { controlRequest, defaultControlPath, type ControlReply } from './control.ts';
 export { bridgePath, isBridgeName } from './mgmt.ts';
 export { formatTrace, frameFromHex } from './trace.ts';
 
@@ -75,6 +77,8 @@ export class TsofSwitch {
   private readonly local: UnixListener[] = [];
   private readonly snoop: Snoop | undefined;
   private failOpen = false;
+  /** While fail-open stands in for it: the flow_mod that puts back the controller's table-miss flow. */
+  private tableMiss: Uint8Array | undefined;
 
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
@@ -175,31 +179,78 @@ export class TsofSwitch {
     this.log.info('tsof-switch stopped');
   }
 
-  /** Standalone without a controller: a lowest-priority NORMAL flow in table 0; taken out when one connects. */
+  /**
+   * Standalone without a controller: a lowest-priority NORMAL flow in table 0; taken out when one connects.
+   * Adding it replaces a table-miss flow (same match and priority), which is read first and added again after.
+   */
   private updateFailMode(): void {
     const want = this.opts.failMode === 'standalone' && !this.agent.controllerConnected;
     if (want === this.failOpen) return;
     this.failOpen = want;
+    const restore = this.tableMiss;
+    this.tableMiss = want ? this.tableMissFlow() : undefined;
+    // Putting the table-miss flow back replaces the fail-open flow in one step: no frame finds neither.
     const e = this.dp.flowMod(
-      encodeMessage({
-        type: 'flow_mod',
-        xid: 0,
-        cookie: FAIL_OPEN_COOKIE,
-        cookieMask: 0xffffffffffffffffn,
-        tableId: 0,
-        command: want ? OFPFC.ADD : OFPFC.DELETE_STRICT,
-        idleTimeout: 0,
-        hardTimeout: 0,
-        priority: 0,
-        bufferId: OFP_NO_BUFFER,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        flags: 0,
-        match: [],
-        instructions: want ? [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL, maxLen: 0 }] }] : [],
-      }),
+      restore ??
+        encodeMessage({
+          type: 'flow_mod',
+          xid: 0,
+          cookie: FAIL_OPEN_COOKIE,
+          cookieMask: 0xffffffffffffffffn,
+          tableId: 0,
+          command: want ? OFPFC.ADD : OFPFC.DELETE_STRICT,
+          idleTimeout: 0,
+          hardTimeout: 0,
+          priority: 0,
+          bufferId: OFP_NO_BUFFER,
+          outPort: OFPP.ANY,
+          outGroup: OFPG.ANY,
+          flags: 0,
+          match: [],
+          instructions: want ? [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL, maxLen: 0 }] }] : [],
+        }),
     );
     if (e) this.log.error({ error: e }, 'fail-open flow not changed');
     this.log.info(want ? 'no controller: fail-open (standalone), forwarding as a learning switch' : 'a controller is connected: fail-open ends');
+  }
+
+  /**
+   * A flow_mod that adds table 0's table-miss flow again as it is now; undefined if it has none. A flow that
+   * replaces another takes over its counters: the table-miss flow's count goes on, with fail-open's in it.
+   */
+  private tableMissFlow(): Uint8Array | undefined {
+    const r = this.dp.flowStats(
+      encodeMessage({ type: 'flow_stats_request', xid: 0, flags: 0, tableId: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] }),
+    );
+    if (!r.ok) return undefined;
+    // The body is ofp_flow_stats entries, each led by its 16-bit length.
+    const view = new DataView(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+    let miss: FlowStats | undefined;
+    for (let at = 0; at + 2 <= r.body.length && !miss; ) {
+      const len = view.getUint16(at);
+      if (len === 0) break;
+      const f = decodeValue(flowStats, r.body.subarray(at, at + len));
+      if (f.ok && f.value.priority === 0 && f.value.match.length === 0) miss = f.value;
+      at += len;
+    }
+    if (!miss) return undefined;
+    const { cookie, idleTimeout, hardTimeout, flags, instructions } = miss;
+    return encodeMessage({
+      type: 'flow_mod',
+      xid: 0,
+      cookie,
+      cookieMask: 0n,
+      tableId: 0,
+      command: OFPFC.ADD,
+      idleTimeout,
+      hardTimeout,
+      priority: 0,
+      bufferId: OFP_NO_BUFFER,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      flags,
+      match: [],
+      instructions,
+    });
   }
 }

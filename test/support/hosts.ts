@@ -1,6 +1,7 @@
 // Hosts for the interop tests: a network namespace each, cabled by a veth
 // whose outer end (Host.veth) a switch takes as a port, with IPv6 off (no
-// router solicitations), a fixed MAC and an IPv4 address; and ping between them.
+// router solicitations), a fixed MAC and an IPv4 address; and ping between
+// them, counted: once, or in batches for as long as something goes on.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -49,4 +50,18 @@ export async function ping(from: Host, to: Host, ...opts: string[]): Promise<{ s
   const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
   if (!m) throw new Error(`ping ${from.ip} -> ${to.ip}: ${out}`);
   return { sent: +m[1], received: +m[2] };
+}
+
+/**
+ * Pings in batches of `count` (`-i interval`) until `done()` says so after a batch; the totals. Each batch
+ * waits for its last replies, so what is counted lost was lost, not cut off.
+ */
+export async function pingUntil(from: Host, to: Host, done: () => boolean, count = 100, interval = '0.01'): Promise<{ sent: number; received: number }> {
+  const total = { sent: 0, received: 0 };
+  do {
+    const r = await ping(from, to, '-c', String(count), '-i', interval, '-W', '2');
+    total.sent += r.sent;
+    total.received += r.received;
+  } while (!done());
+  return total;
 }

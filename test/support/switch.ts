@@ -1,10 +1,13 @@
 // The switch agent's tests build switches without root or processes: an agent
 // over a native datapath with memory ports, and a connection manager that
-// hands it every channel as a controller's.
+// hands it every channel as a controller's. The interop tests run the real
+// thing: tsof-switch as a process, logging JSON (runSwitch).
 
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConnectionManager, SwitchAgent, type Target, type TlsFiles } from '../../src/switch/index.ts';
 import type { NativeDatapath } from '../../src/datapath/index.ts';
+import { Daemon } from './daemon.ts';
 
 export const silent = pino({ level: 'silent' });
 
@@ -30,4 +33,17 @@ export async function connectAgent(agent: SwitchAgent, targets: Target[], tls?: 
   );
   await conns.start();
   return conns;
+}
+
+/** Runs bin/tsof-switch.js with these flags and --json; resolves once it has started (its log says so). */
+export async function runSwitch(flags: string[]): Promise<Daemon> {
+  const bin = fileURLToPath(new URL('../../bin/tsof-switch.js', import.meta.url));
+  const sw = new Daemon('tsof-switch', process.execPath, [bin, ...flags, '--json']);
+  try {
+    await sw.waitLog('tsof-switch started');
+  } catch (e) {
+    await sw.stop();
+    throw e;
+  }
+  return sw;
 }
