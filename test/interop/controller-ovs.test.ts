@@ -422,6 +422,18 @@ describe('the controller with a raw client as the switch', () => {
     raw.socket.destroy();
   });
 
+  it("keeps a switch through the controller's own stall: time its event loop was blocked is not the switch's silence", async () => {
+    const { raw, sw } = await connected();
+    let wentDown = false;
+    controller.on('switch-down', (s) => (wentDown ||= s === sw));
+    // Two and a half echo timeouts of synchronous work (a big bundle, say), then time for the timers and the I/O.
+    for (const end = Date.now() + 1_000; Date.now() < end; );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(wentDown).toBe(false);
+    expect(sw.state).toBe('ready');
+    raw.socket.destroy();
+  });
+
   it('bounds the packet-in queue: a flood is dropped and counted, not buffered', async () => {
     const { raw, sw, c } = await connected({ packetInQueue: 4 });
     let delivered = 0;

@@ -165,6 +165,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly pending = new Map<number, Pending>();
   private lastXid = 0;
   private lastRx = Date.now();
+  /** The liveness check's period, and when it last ran. */
+  private readonly tick: number;
+  private lastCheck = Date.now();
   private readonly liveness: NodeJS.Timeout;
   /** What this event-loop turn sent, written in one go when the turn ends (one syscall, not one per message). */
   private readonly outbox = new Outbox();
@@ -190,8 +193,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by the peer'));
-    const tick = Math.min(opts.echoInterval, opts.echoTimeout) / 2;
-    this.liveness = setInterval(() => this.checkLiveness(), tick).unref();
+    this.tick = Math.min(opts.echoInterval, opts.echoTimeout) / 2;
+    this.liveness = setInterval(() => this.checkLiveness(), this.tick).unref();
     this.send({ type: 'hello', elements: [{ type: 'versionbitmap', bitmaps: [1 << OFP_VERSION] }] });
   }
 
@@ -428,7 +431,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private checkLiveness(): void {
     if (this.paused && this.backlog <= this.opts.maxBacklog!) this.unpause();
-    const idle = Date.now() - this.lastRx;
+    const now = Date.now();
+    // Time this process did not run (a long synchronous task, such as a big bundle's commit) is not the peer's
+    // silence: its messages may wait unread, and timers run before I/O once the loop is free.
+    const stall = now - this.lastCheck - this.tick;
+    if (stall > this.tick) this.lastRx = Math.min(now, this.lastRx + stall);
+    this.lastCheck = now;
+    const idle = now - this.lastRx;
     if (idle >= this.opts.echoTimeout) this.close(this.idleReason(idle));
     else if (idle >= this.opts.echoInterval && this.state === 'open') this.send({ type: 'echo_request', data: NO_BYTES });
   }
