@@ -1,8 +1,8 @@
 // The flow-table benchmark: tsof-switch (the switch process, no ports) and Open vSwitch 3.1's userspace datapath
 // (a netdev bridge, no ports), each loaded by `ovs-ofctl -O OpenFlow13 add-flows` from the same file, in one run.
-// Open vSwitch runs as an ovsdb-server and ovs-vswitchd of the benchmark's own (in a temporary directory, without
-// ovs-ctl's --mlockall), started fresh like tsof-switch: the system's ovs-vswitchd has every bridge of the machine
-// and its memory locked, so its growth says nothing.
+// Open vSwitch runs as an ovsdb-server and ovs-vswitchd of the benchmark's own (bench/lib/ovs.ts: in a temporary
+// directory and a network namespace, without ovs-ctl's --mlockall), started fresh like tsof-switch: the system's
+// ovs-vswitchd has every bridge of the machine and its memory locked, so its growth says nothing.
 //
 //
 // - Absorption: N flows (--flows, default 100,000) loaded into an empty table; flows per second is N over the
@@ -14,11 +14,11 @@
 //   count (dump-aggregate) is polled every 250 ms: when the first and the last went, against the moment the first
 //   and the last flow was added, plus the timeout. The longest poll shows whether the switch stalled meanwhile.
 //
-// The flows mix exact and masked matches over several fields (eth_dst, eth_src/mask, ipv4_src, ipv4_dst/mask,
-// tcp_dst, vlan_vid, in_port) in six shapes, each flow unique, at six priorities, in table 0; their actions
-// output to a port that is not there. Absorption runs --rounds times (default 3), the order of the two switches
-// alternating; the tables give each round and the median, the ratio is of medians. The machine has 2 cores,
-// shared with ovs-ofctl: compare rows of one run with each other.
+// The flows (bench/lib/mixed-flows.ts) mix exact and masked matches over several fields (eth_dst, eth_src/mask,
+// ipv4_src, ipv4_dst/mask, tcp_dst, vlan_vid, in_port) in six shapes, each flow unique, at six priorities, in
+// table 0; their actions output to a port that is not there. Absorption runs --rounds times (default 3), the order
+// of the two switches alternating; the tables give each round and the median, the ratio is of medians. The machine
+// has 2 cores, shared with ovs-ofctl: compare rows of one run with each other.
 //
 // Needs root. Installs Open vSwitch when missing (the system's need not run). Removes what it made, also when
 // interrupted.
@@ -26,11 +26,14 @@
 //        [--idle 10] [--rounds 3] [--only absorb|memory|expiry]
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { MAX_MIXED_FLOWS, writeMixedFlows } from './lib/mixed-flows.ts';
+import { startPrivateOvs, stopPrivateOvs } from './lib/ovs.ts';
+import { fmt, median, sh } from './lib/run.ts';
 import { startTsofSwitch } from './tsof-switch.ts';
 
 const { values: opt } = parseArgs({
@@ -56,16 +59,7 @@ const ROUNDS = num('rounds');
 const PARTS = ['absorb', 'memory', 'expiry'] as const;
 if (opt.only !== undefined && !(PARTS as readonly string[]).includes(opt.only)) throw new Error(`--only: ${PARTS.join(', ')}, not ${opt.only}`);
 const runs = (part: (typeof PARTS)[number]): boolean => opt.only === undefined || opt.only === part;
-if (N_ABSORB > 1 << 24 || N_MEMORY > 1 << 24 || N_EXPIRE > 1 << 24) throw new Error('at most 16,777,216 flows');
-
-const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 }).trim();
-const quiet = (cmd: string, ...args: string[]): void => {
-  try {
-    sh(cmd, ...args);
-  } catch {
-    // cleanup of something that may not exist
-  }
-};
+if (Math.max(N_ABSORB, N_MEMORY, N_EXPIRE) > MAX_MIXED_FLOWS) throw new Error(`at most ${fmt(MAX_MIXED_FLOWS)} flows`);
 
 execFileSync('bash', ['scripts/install-peers.sh', 'openvswitch-switch', 'openvswitch-common'], { stdio: 'inherit' });
 
@@ -75,20 +69,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'tsof-flowtable-'));
 const TSOF_CTL = join(tmp, 'tsof-switch.ctl');
 const TSOF_PORT = 20000 + (parseInt(id, 16) % 20000);
 let tsofSwitch: ChildProcess | undefined;
-
 const OVS_DIR = join(tmp, 'ovs');
-const OVS_DB = `unix:${join(OVS_DIR, 'db.sock')}`;
-const ovsPid = (daemon: string): number => Number(readFileSync(join(OVS_DIR, `${daemon}.pid`), 'utf8'));
+const OVS_NETNS = `tsft${id}ovs`;
 
 function cleanup(): void {
   tsofSwitch?.kill('SIGTERM');
   tsofSwitch = undefined;
-  for (const daemon of ['ovs-vswitchd', 'ovsdb-server'])
-    try {
-      process.kill(ovsPid(daemon), 'SIGTERM');
-    } catch {
-      // not started, or gone
-    }
+  stopPrivateOvs(OVS_DIR, OVS_NETNS);
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -96,46 +83,17 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.
 
 // ---- the flows ------------------------------------------------------------------------
 
-const ip = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-/** A locally administered MAC address: 02, then hi, then n's low 32 bits. */
-const mac = (hi: number, n: number): string =>
-  [2, hi, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':');
-
-/** The i-th flow: one of six shapes, unique by i within its shape (i < 2^24). */
-function flowLine(i: number, extra: string): string {
-  const u = Math.floor(i / 6);
-  const m = [
-    `priority=100,dl_dst=${mac(0, u)}`,
-    `priority=110,dl_src=${mac(1, u << 8)}/ff:ff:ff:ff:ff:00`,
-    `priority=120,ip,nw_src=${ip(0x0a000000 + u)}`,
-    `priority=130,ip,nw_dst=${ip((0x0b000000 + u * 256) >>> 0)}/24,nw_src=192.168.0.0/16`,
-    `priority=140,tcp,nw_dst=${ip(0x0c000000 + u)},tp_dst=${80 + (u % 1000)}`,
-    `priority=150,in_port=${1 + (u % 8)},dl_vlan=${u % 4096},dl_dst=${mac(3, u << 8)}/ff:ff:ff:ff:ff:00`,
-  ][i % 6]!;
-  return `table=0,${m}${extra},actions=output:${1 + (i % 4)}`;
-}
-
+/** n flows of bench/lib/mixed-flows.ts in a file of tmp. */
 function flowFile(name: string, n: number, extra = ''): string {
   const file = join(tmp, name);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) lines.push(flowLine(i, extra));
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeMixedFlows(file, 0, n, extra);
   return file;
 }
 
 // ---- the switches ---------------------------------------------------------------------
 
-// Our own Open vSwitch: its database, server and switch daemon in OVS_DIR (OVS_RUNDIR puts the bridge's
-// management socket there too).
-mkdirSync(OVS_DIR);
-process.env.OVS_RUNDIR = OVS_DIR;
-sh('ovsdb-tool', 'create', join(OVS_DIR, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema');
-sh('ovsdb-server', join(OVS_DIR, 'conf.db'), `--remote=p${OVS_DB}`, `--pidfile=${join(OVS_DIR, 'ovsdb-server.pid')}`,
-  `--unixctl=${join(OVS_DIR, 'ovsdb-server.ctl')}`, `--log-file=${join(OVS_DIR, 'ovsdb-server.log')}`, '--detach', '--no-chdir');
-sh('ovs-vsctl', `--db=${OVS_DB}`, '--no-wait', 'init');
-sh('ovs-vswitchd', OVS_DB, `--pidfile=${join(OVS_DIR, 'ovs-vswitchd.pid')}`, `--unixctl=${join(OVS_DIR, 'ovs-vswitchd.ctl')}`,
-  `--log-file=${join(OVS_DIR, 'ovs-vswitchd.log')}`, '--detach', '--no-chdir');
-sh('ovs-vsctl', `--db=${OVS_DB}`, '--timeout=10', 'add-br', OVS_BR, '--', 'set', 'bridge', OVS_BR, 'datapath_type=netdev', 'fail-mode=secure', 'protocols=OpenFlow13');
+const ovsd = startPrivateOvs(OVS_DIR, OVS_NETNS);
+ovsd.vsctl('add-br', OVS_BR, '--', 'set', 'bridge', OVS_BR, 'datapath_type=netdev', 'fail-mode=secure', 'protocols=OpenFlow13');
 
 interface Target {
   name: string;
@@ -143,7 +101,7 @@ interface Target {
   pid(): number;
 }
 const tsof: Target = { name: 'tsof-switch', of: `tcp:127.0.0.1:${TSOF_PORT}`, pid: () => tsofSwitch!.pid! };
-const ovs: Target = { name: 'Open vSwitch netdev', of: `unix:${join(OVS_DIR, `${OVS_BR}.mgmt`)}`, pid: () => ovsPid('ovs-vswitchd') };
+const ovs: Target = { name: 'Open vSwitch netdev', of: ovsd.target(OVS_BR), pid: ovsd.pid };
 const TARGETS = [tsof, ovs];
 
 const ofctl = (...args: string[]): string => sh('ovs-ofctl', '-O', 'OpenFlow13', ...args);
@@ -164,12 +122,6 @@ function load(t: Target, file: string, n: number): number {
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 // ---- report ---------------------------------------------------------------------------
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 console.log(`flow-table benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
   `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

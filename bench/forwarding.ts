@@ -24,14 +24,15 @@
 // iperf3, ethtool). Removes everything it made, also when interrupted.
 // Usage: sudo npx tsx bench/forwarding.ts [--seconds 5] [--rounds 3] [--tcp-seconds 3] [--only udp|tcp]
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { flows, ovsLine, SCENARIOS, type Scenario } from './forwarding-flows.ts';
+import { fmt, median, quiet, sh, start, stop, takeTurns, type Contender } from './lib/run.ts';
+import { udpRate, UDP_64 } from './lib/trafgen.ts';
 import { startTsofSwitch, tsofCtl } from './tsof-switch.ts';
 
 const { values: opt } = parseArgs({
@@ -51,15 +52,6 @@ const SECS = num('seconds');
 const ROUNDS = num('rounds');
 const TCP_SECS = num('tcp-seconds');
 if (opt.only !== undefined && opt.only !== 'udp' && opt.only !== 'tcp') throw new Error(`--only: udp or tcp, not ${opt.only}`);
-
-const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const quiet = (cmd: string, ...args: string[]): void => {
-  try {
-    sh(cmd, ...args);
-  } catch {
-    // cleanup of something that may not exist
-  }
-};
 
 execFileSync('bash', ['scripts/install-peers.sh', 'openvswitch-switch', 'openvswitch-common', 'netsniff-ng', 'iperf3', 'ethtool', 'iproute2'], {
   stdio: 'inherit',
@@ -105,13 +97,7 @@ for (const n of [1, 2]) {
 }
 // iperf3 needs ARP through the switch; the UDP frames go to an unknown MAC.
 const trafgenConf = join(tmp, 'udp.cfg');
-writeFileSync(
-  trafgenConf,
-  `{ eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01),
-  ipv4(saddr=10.0.0.1, daddr=10.128.0.1, ttl=64),
-  udp(sp=dinc(1024, 2023), dp=5000),
-  fill(0x00, 18) }\n`,
-);
+writeFileSync(trafgenConf, UDP_64);
 
 if (sh('bash', '-c', 'ovs-vsctl --timeout=2 show >/dev/null 2>&1 && echo up || echo down') !== 'up') {
   sh('/usr/share/openvswitch/scripts/ovs-ctl', 'start', '--system-id=random');
@@ -122,11 +108,7 @@ sh('ip', 'link', 'set', LINUX_BR, 'up');
 
 // ---- the switches ---------------------------------------------------------------------
 
-interface Switch {
-  name: string;
-  attach(): void;
-  detach(): void;
-}
+type Switch = Required<Contender>;
 
 const tsof: Switch = {
   name: 'tsof-switch',
@@ -184,46 +166,12 @@ function tsofMatched(tableId: number): number {
 
 // ---- measuring ------------------------------------------------------------------------
 
-const counter = (n: number, name: string): number =>
-  Number(inNs(n, 'cat', `/sys/class/net/eth0/statistics/${name}`));
-
-interface Started {
-  child: ChildProcess;
-  exited: Promise<unknown>;
-}
-
-/** Runs a command in a process group of its own, so stop() reaches what it forks (trafgen's worker). */
-function start(cmd: string, ...args: string[]): Started {
-  const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
-  // Listened for from the start: the exit may come while a synchronous command blocks the loop.
-  return { child, exited: once(child, 'exit') };
-}
-
-async function stop({ child, exited }: Started, signal: NodeJS.Signals): Promise<void> {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    // the group has gone already
-  }
-  await exited;
-}
-
-/** Frames per second h2 received while trafgen sent from h1 (after 1 s of warm-up). */
-async function udp(): Promise<{ offered: number; delivered: number }> {
-  const gen = start('ip', 'netns', 'exec', ns(1), 'trafgen', '-o', 'eth0', '-i', trafgenConf, '-P', '1', '--no-sock-mem', '-Q', '-C');
-  await sleep(1000);
-  const rx0 = counter(2, 'rx_packets');
-  const tx0 = counter(1, 'tx_packets');
-  await sleep(SECS * 1000);
-  const rx1 = counter(2, 'rx_packets');
-  const tx1 = counter(1, 'tx_packets');
-  await stop(gen, 'SIGINT');
-  return { offered: (tx1 - tx0) / SECS, delivered: (rx1 - rx0) / SECS };
-}
+/** Frames per second h1 sent and h2 received while trafgen sent from h1 (after 1 s of warm-up). */
+const udp = () => udpRate(ns(1), ns(2), trafgenConf, SECS);
 
 /** One iperf3 stream h1 -> h2: Gbit/s received (0 when it carried nothing). */
 async function tcp(): Promise<number> {
-  const server = start('ip', 'netns', 'exec', ns(2), 'iperf3', '-s', '-1', '-B', '198.18.0.2');
+  const server = start('ip', ['netns', 'exec', ns(2), 'iperf3', '-s', '-1', '-B', '198.18.0.2']);
   await sleep(500);
   let gbps = 0;
   try {
@@ -238,30 +186,9 @@ async function tcp(): Promise<number> {
 
 type Results = Map<string, number[]>;
 
-async function rounds(switches: Switch[], run: (s: Switch) => Promise<number>): Promise<Results> {
-  const out: Results = new Map(switches.map((s) => [s.name, []]));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < switches.length; i++) {
-      const s = switches[(r + i) % switches.length]!;
-      process.stderr.write(`round ${r + 1}: ${s.name}\n`);
-      s.attach();
-      try {
-        out.get(s.name)!.push(await run(s));
-      } finally {
-        s.detach();
-      }
-    }
-  }
-  return out;
-}
+const rounds = (switches: Switch[], run: (s: Switch) => Promise<number>): Promise<Results> => takeTurns(switches, ROUNDS, run);
 
 // ---- report ---------------------------------------------------------------------------
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function table(title: string, unit: string, res: Results, digits: number): void {
   console.log(`\n${title}\n`);

@@ -9,9 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const tsofCtl = (ctl: string, ...args: string[]): string =>
   execFileSync('node', ['bin/tsof-switch.js', '--ctl', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
-/** Starts tsof-switch (dpid hex, listener on 127.0.0.1:port, control socket ctl); resolves once it answers. */
-export async function startTsofSwitch(dpid: string, port: number, ctl: string): Promise<ChildProcess> {
-  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${dpid}`, '--fail-mode', 'secure', '--listen', `ptcp:${port}:127.0.0.1`, '--ctl', ctl, '--log-level', 'warn'], {
+/**
+ * Starts tsof-switch (dpid hex, listener on 127.0.0.1:port, control socket ctl, and `more` options such as
+ * --controller); resolves once it answers.
+ */
+export async function startTsofSwitch(dpid: string, port: number, ctl: string, ...more: string[]): Promise<ChildProcess> {
+  const child = spawn('node', ['bin/tsof-switch.js', '--dpid', `0x${dpid}`, '--fail-mode', 'secure', '--listen', `ptcp:${port}:127.0.0.1`, '--ctl', ctl, '--log-level', 'warn', ...more], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let tries = 0; ; tries++) {

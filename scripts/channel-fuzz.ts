@@ -13,10 +13,13 @@
 // - everything the switch sends decodes.
 //
 //   npx tsx scripts/channel-fuzz.ts --count 1000000 [--seed N] [--target HOST:PORT]
-//       [--save-corpus FILE]
+//       [--spare-cookie COOKIE] [--save-corpus FILE]
 //
 // Without --target it starts a tsof-switch of its own (no ports, a listener on
 // a port the kernel picks) and checks at the end that it is still running.
+// --spare-cookie keeps the flows with that cookie through the periodic
+// clean-up (bench/fuzz-traffic.ts forwards through such flows meanwhile); the
+// fuzzed messages themselves may still change or delete them.
 // --save-corpus writes the first message of each kind of verdict (a few dozen
 // hex lines) for test/fixtures/channel-fuzz/.
 
@@ -167,9 +170,17 @@ async function open(host: string, port: number): Promise<{ socket: Socket; next:
 }
 
 const barrier = (xid: number) => encodeMessage({ type: 'barrier_request', xid } as Message);
-const cleanUp = (xid: number) =>
+const deleteFlows = (xid: number, cookie: bigint, cookieMask: bigint) =>
+  encodeMessage({ type: 'flow_mod', xid, cookie, cookieMask, tableId: 0xff, command: 3, idleTimeout: 0, hardTimeout: 0, priority: 0, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [], instructions: [] } as Message);
+/**
+ * Deletes every flow, group and meter; with spare, every flow but those whose cookie is spare: a cookie mask
+ * selects cookies by equality only, so one delete per bit, each of the flows whose cookie differs from spare there.
+ */
+const cleanUp = (xid: number, spare?: bigint) =>
   Buffer.concat([
-    encodeMessage({ type: 'flow_mod', xid, cookie: 0n, cookieMask: 0n, tableId: 0xff, command: 3, idleTimeout: 0, hardTimeout: 0, priority: 0, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [], instructions: [] } as Message),
+    ...(spare === undefined
+      ? [deleteFlows(xid, 0n, 0n)]
+      : Array.from({ length: 64 }, (_, b) => deleteFlows(xid, ~spare & (1n << BigInt(b)), 1n << BigInt(b)))),
     encodeMessage({ type: 'group_mod', xid, command: 2, groupType: 0, groupId: 0xfffffffc, buckets: [] } as Message),
     encodeMessage({ type: 'meter_mod', xid, command: 2, flags: 0, meterId: 0xffffffff, bands: [] } as Message),
   ]);
@@ -185,6 +196,8 @@ export async function fuzzChannel(opts: {
   seed: number;
   /** Messages to send instead of generated ones (a corpus): count and seed are then ignored. */
   messages?: Buffer[];
+  /** A cookie whose flows the periodic clean-up leaves. */
+  spareCookie?: bigint;
   onProgress?: (sent: number) => void;
 }): Promise<FuzzResult> {
   const started = Date.now();
@@ -246,7 +259,7 @@ export async function fuzzChannel(opts: {
       if (!bytes) continue;
       if (r.sent % CLEAN_EVERY === CLEAN_EVERY - 1) {
         const xid = barrierXid++;
-        socket.write(cleanUp(xid));
+        socket.write(cleanUp(xid, opts.spareCookie));
         socket.write(barrier(xid));
         inFlight.push({ bytes: Buffer.from(barrier(xid)), verdict: { kind: 'valid' }, barrier: xid });
       }
@@ -290,9 +303,15 @@ async function startSwitch(): Promise<{ child: ChildProcess; port: number }> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string' }, target: { type: 'string' }, 'save-corpus': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '100000' }, seed: { type: 'string' }, target: { type: 'string' }, 'spare-cookie': { type: 'string' }, 'save-corpus': { type: 'string' } },
+  });
   const count = Number(values.count);
   const seed = values.seed === undefined ? Date.now() % 0x7fffffff : Number(values.seed);
+  const spare = values['spare-cookie'];
+  if (spare !== undefined && !(/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(spare) && BigInt(spare) <= 0xffff_ffff_ffff_ffffn))
+    throw new Error(`--spare-cookie takes a 64-bit number (decimal or 0x hex), got "${spare}"`);
+  const spareCookie = spare === undefined ? undefined : BigInt(spare);
   let host = '127.0.0.1';
   let port: number;
   let child: ChildProcess | undefined;
@@ -302,7 +321,7 @@ async function main(): Promise<number> {
     [host, port] = [m[1], +m[2]];
   } else ({ child, port } = await startSwitch());
   process.stderr.write(`channel-fuzz: ${count} messages, seed ${seed}, to ${host}:${port}\n`);
-  const r = await fuzzChannel({ host, port, count, seed, onProgress: (n) => process.stderr.write(`  ${n}\n`) });
+  const r = await fuzzChannel({ host, port, count, seed, spareCookie, onProgress: (n) => process.stderr.write(`  ${n}\n`) });
   const alive = child ? child.exitCode === null : true;
   child?.kill('SIGTERM');
   const { corpus, ...summary } = r;
