@@ -20,6 +20,11 @@
 // process, and the target's port counters at the end, target-ports.txt) to the output directory, a summary to stdout and, with --write-docs,
 // the target's section of docs/conformance/ryu-switch.md.
 //
+// With --mininet, Mininet builds the same topology instead
+// (mininet/ryu_switch_net.py: the target from mininet/tsof.py, or an OVSSwitch,
+// and the tester an OVSSwitch, three Mininet links), and stops it with its own
+// net.stop(); the tester, the parsing and the reports are the same.
+//
 // Needs root. Installs missing peers (scripts/install-peers.sh) and starts the OVS
 // daemons if they are down (and leaves them running: other tests may use them).
 // Removes what it made (bridges, veths, processes), also when interrupted.
@@ -40,9 +45,10 @@ const USAGE = `Usage: sudo npx tsx scripts/ryu-switch-test.ts --target tsof|ovs 
                           action/25_SET_FIELD, match/00_IN_PORT.json); #N,M picks cases by number, from 1
                           (group/00_ALL.json#1). Default: all 991.
   --target tsof|ovs       the switch under test: tsof-switch (bin/tsof-switch.js) or an OVS netdev bridge
+  --mininet               build the topology in Mininet (mininet/ryu_switch_net.py) instead of with veths
   --skip-throughput       leave out the 51 group and meter cases that measure throughput for 30 s each
   --port N                the tester's OpenFlow port (default 16633; never 6633 or 6653)
-  --out DIR               output directory (default tmp/ryu-switch/<target>; emptied first)
+  --out DIR               output directory (default tmp/ryu-switch/<target>, <target>-mininet; emptied first)
   --cases DIR             the case tree (default test/fixtures/ryu-switch-of13)
   --timeout S             give up after S seconds in all (default 7200)
   --stall S               give up when no result comes for S seconds (default 120)
@@ -58,6 +64,7 @@ const OSKEN = '/usr/bin/osken-manager';
 const TARGET_DPID = '0000000000000001';
 const TESTER_DPID = '0000000000000002';
 const DOCS = join(ROOT, 'docs/conformance/ryu-switch.md');
+const MININET_NET = join(ROOT, 'mininet/ryu_switch_net.py');
 const TARGETS = {
   tsof: 'tsof-switch',
   ovs: 'Open vSwitch (datapath_type=netdev)',
@@ -89,6 +96,7 @@ function options() {
     allowPositionals: true,
     options: {
       target: { type: 'string' },
+      mininet: { type: 'boolean', default: false },
       'skip-throughput': { type: 'boolean', default: false },
       port: { type: 'string', default: '16633' },
       out: { type: 'string' },
@@ -123,12 +131,16 @@ function options() {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port: expected a TCP port, got ${values.port}`);
   if (port === 6633 || port === 6653) throw new UsageError(`--port: ${port} is OpenFlow's well-known port; pick another (default 16633)`);
+  if (values.mininet && values['write-docs']) {
+    throw new UsageError('--write-docs: docs/conformance/ryu-switch.md holds the runs over veths; report a --mininet run in docs/mininet.md');
+  }
   return {
     target,
+    mininet: values.mininet,
     paths: positionals,
     skipThroughput: values['skip-throughput'],
     port,
-    out: resolve(values.out ?? join(ROOT, 'tmp/ryu-switch', target)),
+    out: resolve(values.out ?? join(ROOT, 'tmp/ryu-switch', values.mininet ? `${target}-mininet` : target)),
     casesDir: resolve(values.cases),
     timeout: seconds('timeout'),
     stall: seconds('stall'),
@@ -361,17 +373,20 @@ const quiet = (cmd: string, ...args: string[]): void => {
 };
 
 class Run {
-  // Interface names are at most 15 characters: tsrt<4 hex><role><n>.
+  // Interface names are at most 15 characters: tsrt<4 hex><role><n>, or in Mininet tsrt<4 hex><role>-eth<n>.
   readonly id = randomBytes(2).toString('hex');
-  readonly testerBr = `tsrt${this.id}tester`;
-  readonly targetBr = `tsrt${this.id}target`;
-  readonly cables = [1, 2, 3].map((n) => ({ n, tester: `tsrt${this.id}t${n}`, target: `tsrt${this.id}s${n}` }));
+  readonly prefix = `tsrt${this.id}`;
+  readonly testerBr = `${this.prefix}tester`;
+  readonly targetBr = `${this.prefix}target`;
+  readonly cables = [1, 2, 3].map((n) => ({ n, tester: `${this.prefix}t${n}`, target: `${this.prefix}s${n}` }));
   readonly children: ChildProcess[] = [];
+  private readonly made = { cables: false, bridges: [] as string[] };
   private cleaned = false;
 
   constructor(readonly opt: Options) {}
 
   cablesUp(): void {
+    this.made.cables = true;
     for (const c of this.cables) {
       sh('ip', 'link', 'add', c.tester, 'type', 'veth', 'peer', 'name', c.target);
       for (const end of [c.tester, c.target]) {
@@ -384,6 +399,7 @@ class Run {
 
   /** An OVS netdev bridge on one side of the cables, OpenFlow 1.3 only, no fallback forwarding. */
   bridge(name: string, dpid: string, side: 'tester' | 'target'): void {
+    this.made.bridges.push(name);
     sh(
       'ovs-vsctl', '--timeout=10', 'add-br', name,
       '--', 'set', 'bridge', name, 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow13',
@@ -393,10 +409,10 @@ class Run {
     );
   }
 
-  /** Starts a process with stdout and stderr in a log file; a piped stderr is returned for reading. */
-  spawn(cmd: string, args: string[], log: string, pipeStderr = false): ChildProcess {
+  /** Starts a process with stdout and stderr in a log file, but for the one named in pipe, returned for reading. */
+  spawn(cmd: string, args: string[], log: string, pipe?: 'stdout' | 'stderr', env?: NodeJS.ProcessEnv): ChildProcess {
     const fd = openSync(log, 'w');
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', fd, pipeStderr ? 'pipe' : fd] });
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', pipe === 'stdout' ? 'pipe' : fd, pipe === 'stderr' ? 'pipe' : fd] });
     closeSync(fd);
     this.children.push(child);
     return child;
@@ -407,10 +423,10 @@ class Run {
     if (this.cleaned) return;
     this.cleaned = true;
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    for (const br of [this.targetBr, this.testerBr]) quiet('ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', br);
-    for (const c of this.cables) quiet('ip', 'link', 'del', c.tester);
-    // A child that ignored SIGTERM does not outlive the run.
-    const deadline = Date.now() + 3000;
+    for (const br of this.made.bridges) quiet('ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', br);
+    if (this.made.cables) for (const c of this.cables) quiet('ip', 'link', 'del', c.tester);
+    // A child that ignored SIGTERM does not outlive the run. Mininet's net.stop() takes a few seconds on a busy machine.
+    const deadline = Date.now() + 10_000;
     while (this.children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) {
       execFileSync('sleep', ['0.1']);
     }
@@ -428,7 +444,7 @@ const listening = (port: number): boolean => sh('ss', '-Hltn', `sport = :${port}
 const tail = (path: string, lines = 15): string =>
   existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)';
 
-function versions(target: Target): Record<string, string> {
+function versions({ target, mininet }: Options): Record<string, string> {
   const v: Record<string, string> = {
     'os-ken': sh('dpkg-query', '-W', '-f', '${Version}', 'python3-os-ken'),
     'Open vSwitch': sh('ovs-vswitchd', '--version').split('\n')[0].replace(/^.*\) /, ''),
@@ -437,6 +453,7 @@ function versions(target: Target): Record<string, string> {
     const dirty = sh('git', '-C', ROOT, 'status', '--porcelain', '--', 'src', 'native', 'bin') !== '';
     v.tsof = sh('git', '-C', ROOT, 'rev-parse', '--short', 'HEAD') + (dirty ? ' (with uncommitted changes)' : '');
   }
+  if (mininet) v.Mininet = sh(PYTHON, '-c', 'from mininet.net import VERSION; print(VERSION)');
   return v;
 }
 
@@ -471,6 +488,65 @@ function count(cases: CaseResult[]): Counts {
   return { total: cases.length, ok: n('OK'), error: n('ERROR'), notRun: n('NOT RUN') };
 }
 
+/** The two switches, cabled and connecting to the tester. */
+interface Topology {
+  /** Where ovs-ofctl reaches the target (a bridge or tcp:HOST:PORT), for its port counters at the end. */
+  target: () => string;
+  /** The process the run needs beside the tester, which ends the run when it exits. */
+  process?: { name: string; log: string; child: ChildProcess };
+}
+
+/** Veths and OVS bridges of the run's own, and tsof-switch as a process of its own. */
+function veths(run: Run, opt: Options): Topology {
+  run.cablesUp();
+  run.bridge(run.testerBr, TESTER_DPID, 'tester');
+  if (opt.target === 'ovs') {
+    run.bridge(run.targetBr, TARGET_DPID, 'target');
+    return { target: () => run.targetBr };
+  }
+  const log = join(opt.out, 'tsof-switch.log');
+  const child = run.spawn(
+    'node',
+    [
+      'bin/tsof-switch.js', '--dpid', '0x1',
+      ...run.cables.flatMap((c) => ['--port', `${c.target}=${c.n}`]),
+      '--controller', `tcp:127.0.0.1:${opt.port}`, '--fail-mode', 'secure',
+      // Its own control socket: the default is per dpid, and other runs may use dpid 1 at the same time.
+      '--ctl', join(opt.out, 'tsof-switch.ctl'),
+      // For the port counters read at the end (target-ports.txt); on a port the kernel picks, read back from its log.
+      '--listen', 'ptcp:0:127.0.0.1',
+    ],
+    log,
+  );
+  const listener = () => /listening for OpenFlow connections .*port=(\d+)/.exec(readFileSync(log, 'utf8'))?.[1];
+  return { process: { name: 'tsof-switch', log, child }, target: () => `tcp:127.0.0.1:${listener()}` };
+}
+
+/**
+ * The same topology in Mininet (mininet/ryu_switch_net.py), once it runs: its READY line names where the target is
+ * reached. tsof-switch's control socket and log are in the output directory.
+ */
+async function mininet(run: Run, opt: Options): Promise<Topology> {
+  const log = join(opt.out, 'mininet.log');
+  const child = run.spawn(
+    PYTHON,
+    [MININET_NET, '--controller-port', String(opt.port), '--target', opt.target, '--prefix', run.prefix, '--rundir', opt.out],
+    log,
+    'stdout',
+    // sudo may leave a PATH without the node that built the addon (docs/mininet.md).
+    { ...process.env, TSOF_NODE: process.execPath },
+  );
+  const target = await new Promise<string | undefined>((res) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (l) => {
+      if (l.startsWith('READY ')) res((JSON.parse(l.slice('READY '.length)) as { target: string }).target);
+    });
+    lines.once('close', () => res(undefined));
+  });
+  if (target === undefined) throw new Error(`the Mininet network did not come up:\n${tail(log)}`);
+  return { process: { name: 'the Mininet network (mininet/ryu_switch_net.py)', log, child }, target: () => target };
+}
+
 async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir: string): Promise<{ log: TesterLog; aborted?: string }> {
   const total = selection.reduce((s, f) => s + f.cases.length, 0);
   let done = 0;
@@ -491,7 +567,7 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
       'os_ken.tests.switch.tester',
     ],
     join(opt.out, 'osken-manager.stdout.log'),
-    true,
+    'stderr',
   );
   // The tester logs to stderr; stdout only gets the dots of throughput cases.
   const logFd = openSync(oskenLog, 'w');
@@ -515,26 +591,10 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
     }
   }
 
-  run.bridge(run.testerBr, TESTER_DPID, 'tester');
-  let targetEnd: Promise<{ who: 'target'; code: number | null; signal: NodeJS.Signals | null }> = new Promise(() => {});
-  if (opt.target === 'ovs') {
-    run.bridge(run.targetBr, TARGET_DPID, 'target');
-  } else {
-    const sw = run.spawn(
-      'node',
-      [
-        'bin/tsof-switch.js', '--dpid', '0x1',
-        ...run.cables.flatMap((c) => ['--port', `${c.target}=${c.n}`]),
-        '--controller', `tcp:127.0.0.1:${opt.port}`, '--fail-mode', 'secure',
-        // Its own control socket: the default is per dpid, and other runs may use dpid 1 at the same time.
-        '--ctl', join(opt.out, 'tsof-switch.ctl'),
-        // For the port counters read at the end (target-ports.txt); on a port the kernel picks, read back from its log.
-        '--listen', 'ptcp:0:127.0.0.1',
-      ],
-      join(opt.out, 'tsof-switch.log'),
-    );
-    targetEnd = exited(sw).then((e) => ({ who: 'target' as const, ...e }));
-  }
+  const topo = opt.mininet ? await mininet(run, opt) : veths(run, opt);
+  const targetEnd = topo.process
+    ? exited(topo.process.child).then((e) => ({ who: 'target' as const, ...e }))
+    : new Promise<never>(() => {});
 
   // The tester waits for the switches without limit, and for ever if one dies.
   const started = Date.now();
@@ -558,7 +618,7 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
   const first = await Promise.race([oskenEnd, targetEnd, watchdog]);
   if (first.who === 'target') {
     const how = first.signal ? `signal ${first.signal}` : `code ${first.code}`;
-    aborted = `tsof-switch exited (${how}) during the run:\n${tail(join(opt.out, 'tsof-switch.log'))}`;
+    aborted = `${topo.process!.name} exited (${how}) during the run:\n${tail(topo.process!.log)}`;
   }
   if (first.who !== 'osken') {
     osken.kill('SIGTERM');
@@ -573,9 +633,8 @@ async function runTester(run: Run, opt: Options, selection: CaseFile[], stageDir
   await linesEnd;
   // The target's port counters over the whole run: what it received and sent, beside what the tester measured.
   try {
-    const listener = /listening for OpenFlow connections .*port=(\d+)/.exec(readFileSync(join(opt.out, 'tsof-switch.log'), 'utf8'));
-    const target = opt.target === 'ovs' ? run.targetBr : `tcp:127.0.0.1:${listener?.[1]}`;
-    writeFileSync(join(opt.out, 'target-ports.txt'), execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-ports', target], { encoding: 'utf8' }));
+    const ports = execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-ports', topo.target()], { encoding: 'utf8' });
+    writeFileSync(join(opt.out, 'target-ports.txt'), ports);
   } catch (e) {
     writeFileSync(join(opt.out, 'target-ports.txt'), `not read: ${(e as Error).message}\n`);
   }
@@ -715,7 +774,8 @@ async function main(): Promise<number> {
   const selection = select(tree, opt.paths, opt.skipThroughput);
   if (process.getuid?.() !== 0) throw new UsageError('needs root (veths and Open vSwitch): run it with sudo');
 
-  execFileSync('bash', [join(ROOT, 'scripts/install-peers.sh'), 'openvswitch-switch', 'openvswitch-common', 'python3-os-ken', 'iproute2'], {
+  const peers = ['openvswitch-switch', 'openvswitch-common', 'python3-os-ken', 'iproute2', ...(opt.mininet ? ['mininet'] : [])];
+  execFileSync('bash', [join(ROOT, 'scripts/install-peers.sh'), ...peers], {
     stdio: 'inherit',
   });
   try {
@@ -745,12 +805,12 @@ async function main(): Promise<number> {
   const start = Date.now();
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   // Read before the run: the code under test is what was checked out when it began.
-  const vers = versions(opt.target);
+  const vers = versions(opt);
   const nCases = selection.reduce((s, f) => s + f.cases.length, 0);
-  console.log(`ryu-switch-test: ${nCases} cases in ${selection.length} files against ${TARGETS[opt.target]}; output in ${opt.out}`);
+  const targetName = `${TARGETS[opt.target]}${opt.mininet ? ', in Mininet' : ''}`;
+  console.log(`ryu-switch-test: ${nCases} cases in ${selection.length} files against ${targetName}; output in ${opt.out}`);
   let tester: Awaited<ReturnType<typeof runTester>>;
   try {
-    run.cablesUp();
     tester = await runTester(run, opt, selection, stageDir);
   } finally {
     run.cleanup();
@@ -759,7 +819,7 @@ async function main(): Promise<number> {
   const cases = tester.log.all(tester.aborted ? `the run was aborted: ${tester.aborted.split('\n')[0]}` : 'the tester did not report it');
   const results: Results = {
     target: opt.target,
-    targetName: TARGETS[opt.target],
+    targetName,
     command: `sudo npx tsx scripts/ryu-switch-test.ts ${process.argv.slice(2).join(' ')}`,
     date,
     seconds: Math.round((Date.now() - start) / 1000),

@@ -12,6 +12,11 @@
 //    - tree,2 the same way, plus a host linked to a running switch (attach),
 //      reached by ping, then detached.
 // 2. os-ken (bench/controller's simple_switch_13): linear,4, pingall.
+// 3. The os-ken switch tester through Mininet (scripts/ryu-switch-test.ts
+//    --mininet, which runs mininet/ryu_switch_net.py): a handful of its cases
+//    against a TsofSwitch cabled to an OVSSwitch tester, every one OK, the
+//    target's ports counted the frames, and the network stopped with nothing
+//    left.
 //
 // Mininet's own clean-up (`mn -c`, and `mn` after a failure) deletes every
 // OVS bridge and every link named like foo-ethN on the machine, so this file
@@ -30,7 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Daemon, eventually, freePort } from '../support/daemon.ts';
+import { Daemon, eventually, exec, freePort } from '../support/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (path: string) => join(ROOT, path);
@@ -222,5 +227,46 @@ describe.sequential('tsof-switch in Mininet', () => {
       expectSound(r);
       expect(r.iperfBitsPerSecond).toBeGreaterThan(0);
     }, 180_000);
+  });
+
+  describe('the os-ken switch tester through Mininet', () => {
+    /** Outputs, a match, a set-field, a push and a table miss: no throughput case (each takes 30 s). */
+    const CASES = ['action/00_OUTPUT.json', 'action/17_PUSH_VLAN.json#1', 'action/25_SET_FIELD/11_IPV4_SRC.json#1', 'match/00_IN_PORT.json'];
+    const N_CASES = 3 + 1 + 1 + 9;
+
+    /** The part of the script's results.json read here. */
+    interface Results {
+      aborted?: string;
+      seconds: number;
+      totals: { total: number; ok: number };
+      cases: { file: string; index: number; result: string; reason?: string }[];
+    }
+
+    it('scripts/ryu-switch-test.ts --mininet: every case OK against a TsofSwitch, the network stopped', async () => {
+      const out = join(dir, 'ryu-switch');
+      const script = at('scripts/ryu-switch-test.ts');
+      const flags = ['--mininet', '--target', 'tsof', '--port', String(await freePort()), '--out', out, '--quiet', '--timeout', '90', '--stall', '40'];
+      const r = await exec(ROOT, process.execPath, ['--import', 'tsx', script, ...flags, ...CASES]);
+      const log = `${r.stdout}${r.stderr}`;
+      console.log(log);
+      // The node names' prefix is the run's own: tsof-switch's log is NAME.log beside the results.
+      const prefix = readdirSync(out).map((f) => /^(tsrt[0-9a-f]{4})s\.log$/.exec(f)?.[1]).find(Boolean);
+      expect(prefix, log).toBeDefined();
+      const links = (await sh('ip', '-o', 'link', 'show')).split('\n').filter((l) => l.includes(prefix!));
+      await removeLeftovers(`${prefix}[cst]`, out);
+
+      // 0: all OK, 1: some not; anything else means the run could not be made.
+      expect([0, 1], log).toContain(r.code);
+      const tester = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+      results['os-ken switch tester'] = `${tester.totals.ok} OK of ${tester.totals.total} in ${tester.seconds} s`;
+      expect(tester.aborted, log).toBeUndefined();
+      expect(tester.totals.total).toBe(N_CASES);
+      expect(tester.cases.filter((c) => c.result !== 'OK').map((c) => `${c.file}#${c.index} ${c.result}: ${c.reason}`)).toEqual([]);
+      // Read through the READY line's address: the target received the tester's frames on port 1.
+      const ports = readFileSync(join(out, 'target-ports.txt'), 'utf8');
+      expect(Number(/port {2}1: rx pkts=(\d+)/.exec(ports)?.[1]), ports).toBeGreaterThanOrEqual(N_CASES);
+      expect(readFileSync(join(out, 'mininet.log'), 'utf8')).toMatch(/\*\*\* Done\s*$/);
+      expect(links).toEqual([]);
+    }, 120_000);
   });
 });
