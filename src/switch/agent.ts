@@ -345,7 +345,7 @@ export class SwitchAgent {
         if (msg.experimenter !== ONF_EXPERIMENTER) return fail(ERR.BAD_REQUEST.BAD_EXPERIMENTER);
         // Bundles are writes (Open vSwitch refuses them to a slave too).
         if (conn.isSlave) return fail(ERR.BAD_REQUEST.IS_SLAVE);
-        return conn.bundles.handle(msg, bytes, fail);
+        return conn.bundles.handle(msg, fail);
     }
     if (msg.type.endsWith('_request') && 'flags' in msg) return this.multipart(conn, msg, bytes, fail);
     // Switch-to-controller messages and replies have no meaning here.

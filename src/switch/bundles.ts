@@ -21,7 +21,9 @@ import {
   BUNDLE_ERR,
   decodeBundleAdd,
   decodeBundleControl,
+  encodeBundleAdd,
   encodeBundleControl,
+  encodeMessage,
   ERR,
   OFPBCT,
   OFPT,
@@ -38,16 +40,14 @@ export const MAX_BUNDLE_BYTES = 256 << 20;
 
 const OFP_VERSION = 4;
 const OFP_HEADER = 8;
-/** Bytes before an ADD_MESSAGE's inner message: ofp_header, experimenter id and type, ofp_bundle_add_msg's fixed part. */
-const ADD_HEADER = 24;
 
 type Fail = (e: OfErrorCode | null) => void;
 
 interface Bundle {
   flags: number;
   closed: boolean;
-  /** Each ADD_MESSAGE whole (its inner message from ADD_HEADER on), for commit and for its error. */
-  adds: Uint8Array[];
+  /** The flow mods added, each as sent (its xid is its ADD_MESSAGE's). */
+  mods: Uint8Array[];
   bytes: number;
 }
 
@@ -60,9 +60,9 @@ export class Bundles {
   ) {}
 
   /** An OFPT_EXPERIMENTER message of ONF's: a bundle control or add, else OFPBRC_BAD_EXP_TYPE. */
-  handle(msg: MessageOf<'experimenter'>, bytes: Uint8Array, fail: Fail): void {
+  handle(msg: MessageOf<'experimenter'>, fail: Fail): void {
     if (msg.expType === ONFT.BUNDLE_CONTROL) return this.#control(msg, fail);
-    if (msg.expType === ONFT.BUNDLE_ADD_MESSAGE) return this.#add(msg, bytes, fail);
+    if (msg.expType === ONFT.BUNDLE_ADD_MESSAGE) return this.#add(msg, fail);
     fail(ERR.BAD_REQUEST.BAD_EXP_TYPE);
   }
 
@@ -89,7 +89,7 @@ export class Bundles {
       case OFPBCT.OPEN_REQUEST:
         if (b) return refuse(BUNDLE_ERR.BAD_ID);
         if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
-        this.#open.set(bundleId, { flags, closed: false, adds: [], bytes: 0 });
+        this.#open.set(bundleId, { flags, closed: false, mods: [], bytes: 0 });
         return reply(OFPBCT.OPEN_REPLY);
       case OFPBCT.CLOSE_REQUEST:
         if (!b) return fail(BUNDLE_ERR.BAD_ID);
@@ -102,10 +102,12 @@ export class Bundles {
         // Committed or not, the bundle is over.
         this.#open.delete(bundleId);
         if (b.flags !== flags) return fail(BUNDLE_ERR.BAD_FLAGS);
-        const failed = this.dp.bundleCommit(innerMessages(b));
+        const failed = this.dp.bundleCommit(concat(b.mods, b.bytes));
         if (failed) {
-          const add = b.adds[failed.index];
-          this.ch.sendError(new DataView(add.buffer, add.byteOffset).getUint32(4), failed.error, add);
+          // Answered for its ADD_MESSAGE (the same xid), whose bytes are the mod's behind ADD_HEADER ones.
+          const mod = b.mods[failed.index];
+          const add = addMessage(bundleId, b.flags, mod);
+          this.ch.sendError(add.xid, failed.error, encodeMessage(add));
           return fail(BUNDLE_ERR.MSG_FAILED);
         }
         return reply(OFPBCT.COMMIT_REPLY);
@@ -119,39 +121,48 @@ export class Bundles {
     }
   }
 
-  #add(msg: MessageOf<'experimenter'>, bytes: Uint8Array, fail: Fail): void {
+  #add(msg: MessageOf<'experimenter'>, fail: Fail): void {
     const r = decodeBundleAdd(msg.data);
     if (!r.ok) return fail(r.error);
     const { bundleId, flags, message } = r.value;
-    const inner = new DataView(message.buffer, message.byteOffset, message.byteLength);
-    const innerLen = message.length >= OFP_HEADER ? inner.getUint16(2) : 0;
+    const innerLen = message.length >= OFP_HEADER ? (message[2] << 8) | message[3] : 0;
     if (innerLen < OFP_HEADER || innerLen > message.length) return fail(BUNDLE_ERR.MSG_BAD_LEN);
     if (message[0] !== OFP_VERSION) return fail(ERR.BAD_REQUEST.BAD_VERSION);
-    if (inner.getUint32(4) !== msg.xid) return fail(BUNDLE_ERR.MSG_BAD_XID);
+    if (new DataView(message.buffer, message.byteOffset).getUint32(4) !== msg.xid) return fail(BUNDLE_ERR.MSG_BAD_XID);
     if (message[1] !== OFPT.FLOW_MOD) return fail(BUNDLE_ERR.MSG_UNSUP);
     let b = this.#open.get(bundleId);
     if (!b) {
       // An ADD_MESSAGE may open its bundle (7.3.9.4).
       if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
-      this.#open.set(bundleId, (b = { flags, closed: false, adds: [], bytes: 0 }));
+      this.#open.set(bundleId, (b = { flags, closed: false, mods: [], bytes: 0 }));
     } else if (b.closed || b.flags !== flags) {
       this.#open.delete(bundleId);
       return fail(b.closed ? BUNDLE_ERR.BUNDLE_CLOSED : BUNDLE_ERR.BAD_FLAGS);
     }
-    if (b.bytes + bytes.length > MAX_BUNDLE_BYTES) return fail(BUNDLE_ERR.MSG_TOO_MANY);
-    // The channel's bytes are its read buffer's: keep a copy.
-    b.adds.push(bytes.slice(0, ADD_HEADER + innerLen));
-    b.bytes += ADD_HEADER + innerLen;
+    if (b.bytes + innerLen > MAX_BUNDLE_BYTES) return fail(BUNDLE_ERR.MSG_TOO_MANY);
+    // Decoding copied it out of the channel's read buffer; properties after it, if any, are not kept.
+    b.mods.push(innerLen === message.length ? message : message.subarray(0, innerLen));
+    b.bytes += innerLen;
   }
 }
 
-/** The bundle's inner messages back to back, as Datapath.bundleCommit takes them. */
-function innerMessages(b: Bundle): Uint8Array {
-  const out = new Uint8Array(b.bytes - ADD_HEADER * b.adds.length);
+/** The ADD_MESSAGE that carried a mod (without the properties it may have had). */
+const addMessage = (bundleId: number, flags: number, mod: Uint8Array) =>
+  ({
+    type: 'experimenter',
+    xid: new DataView(mod.buffer, mod.byteOffset).getUint32(4),
+    experimenter: ONF_EXPERIMENTER,
+    expType: ONFT.BUNDLE_ADD_MESSAGE,
+    data: encodeBundleAdd({ bundleId, flags, message: mod }),
+  }) as const;
+
+/** Messages back to back, as Datapath.bundleCommit takes them. */
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
   let at = 0;
-  for (const add of b.adds) {
-    out.set(add.subarray(ADD_HEADER), at);
-    at += add.length - ADD_HEADER;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }
