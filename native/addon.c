@@ -12,9 +12,11 @@
  * controller, (type << 16 | code); the pipeline applies each change
  * atomically for the datapath thread. Statistics come back as multipart reply
  * bodies (entries in wire format, back to back); a packet trace, as the
- * records of trace.h. Flows a control call removed
- * (a delete, expire()) wait in the datapath until takeRemoved() hands them
- * over, as one ArrayBuffer of struct tsof_removed_flow records.
+ * records of trace.h. Flows a control call removed (a delete, expire()) are
+ * reported before it returns, once the datapath thread can count no more
+ * packets on them (the call waits for that, tsof_pipeline_settle()); the
+ * reports wait in the datapath until takeRemoved() hands them over, as one
+ * ArrayBuffer of struct tsof_removed_flow records.
  *
  * Upcalls arrive through a threadsafe function: callback(1, arrayBuffer) for a
  * batch of packet-ins (struct tsof_upcall_packets, given to JavaScript without a
@@ -440,12 +442,13 @@ static napi_value js_packet_out(napi_env env, napi_callback_info info)
 	return make_bool(env, false);
 }
 
-/* A mod's result: 0 or the OpenFlow error; throws when out of memory. */
+/* A mod's result: 0 or the OpenFlow error; throws when out of memory. The
+ * flows it removed are reported first, for takeRemoved(). */
 static napi_value mod_result(napi_env env, struct handle *h, int r)
 {
 	napi_value v;
 
-	tsof_pipeline_reclaim(tsof_dp_pipeline(h->dp));
+	tsof_pipeline_settle(tsof_dp_pipeline(h->dp));
 	if (r < 0)
 		return throw_errno(env, ENOMEM, "pipeline");
 	CHECK(env, napi_create_uint32(env, (uint32_t)r, &v));
@@ -819,7 +822,7 @@ static napi_value js_expire(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 1, argv, &h, NULL))
 		return NULL;
 	n = tsof_pipeline_expire(tsof_dp_pipeline(h->dp), tsof_dp_now());
-	tsof_pipeline_reclaim(tsof_dp_pipeline(h->dp));
+	tsof_pipeline_settle(tsof_dp_pipeline(h->dp));
 	CHECK(env, napi_create_uint32(env, n, &v));
 	return v;
 }

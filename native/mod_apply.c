@@ -27,8 +27,13 @@
  * anyway, and so only one decoded mod is in memory at a time), so they
  * publish as one version, while each change is written to an undo log; when one fails, the log undoes the
  * changes before it in reverse order, at the same unpublished version, so no
- * frame saw any of them. Flow-removed reports of a bundle's deletes wait for
- * its success.
+ * frame saw any of them. A flow the undo puts back is not removed and is
+ * not reported; one it takes out was never there and is not reported either.
+ *
+ * Flow-removed reports. A removed flow is reported when it is unlinked, one
+ * grace period after its removal is published (pipeline.c): until then a
+ * datapath thread at an older version can still count packets on it, and
+ * those belong in the report. flow_remove() notes why and when.
  */
 #include "mod.h"
 #include "pipeline_impl.h"
@@ -113,7 +118,6 @@ int tsof_pipeline_parse_actions(struct tsof_pipeline *pl, const uint8_t *p, size
 /* One change a bundle made, to undo (the log is pl->undo). */
 struct pl_undo {
 	enum { UNDO_ADDED, UNDO_REMOVED, UNDO_MODIFIED } kind;
-	int reason;                  /* UNDO_REMOVED: the OFPRR_* to report, or -1 */
 	struct tsof_flow *f;
 	uint64_t packets, bytes;     /* UNDO_MODIFIED: counts a reset cleared */
 };
@@ -198,19 +202,6 @@ static void table_unlink(struct pl_table *t, struct tsof_flow *f)
 	t->n_flows--;
 }
 
-static void report_removed(struct tsof_pipeline *pl, const struct tsof_flow *f, int reason, uint64_t now)
-{
-	if (!(f->flags & TSOF_OFPFF_SEND_FLOW_REM) || !pl->ops.flow_removed)
-		return;
-	struct tsof_flow_removed fr = {
-		.table_id = f->table_id, .reason = (uint8_t)reason, .priority = f->priority,
-		.idle_timeout = f->idle_timeout, .hard_timeout = f->hard_timeout, .cookie = f->cookie,
-		.packets = pl_read(&f->n_packets), .bytes = pl_read(&f->n_bytes),
-		.duration_ns = pl_since(now, f->created), .match = f->match_wire, .match_len = f->match_len,
-	};
-	pl->ops.flow_removed(pl->ops.arg, &fr);
-}
-
 /* Takes f out of its table at the pending version. */
 static void flow_take_out(struct tsof_pipeline *pl, struct tsof_flow *f)
 {
@@ -225,15 +216,20 @@ static void flow_take_out(struct tsof_pipeline *pl, struct tsof_flow *f)
 }
 
 /* Takes f out, to be freed once the pending version is out; reason < 0: no
- * flow-removed message (a replaced flow). In a bundle, the caller made room
- * in the undo log. */
+ * flow-removed message (a replaced flow). The message goes when f is
+ * unlinked (pipeline.c), with the counts of threads still at an older
+ * version. In a bundle, the caller made room in the undo log. */
 static void flow_remove(struct tsof_pipeline *pl, struct tsof_flow *f, int reason, uint64_t now)
 {
 	flow_take_out(pl, f);
 	if (pl->in_bundle)
-		undo_log(pl, (struct pl_undo){ .kind = UNDO_REMOVED, .reason = reason, .f = f });
-	else if (reason >= 0)
-		report_removed(pl, f, reason, now);
+		undo_log(pl, (struct pl_undo){ .kind = UNDO_REMOVED, .f = f });
+	if (reason >= 0 && (f->flags & TSOF_OFPFF_SEND_FLOW_REM)) {
+		f->report = true;
+		f->removed_reason = (uint8_t)reason;
+		f->removed_at = now;
+		pl->reports_pending++;
+	}
 	f->gc_next = pl->removed;
 	pl->removed = f;
 }
@@ -451,6 +447,10 @@ static void flow_put_back(struct tsof_pipeline *pl, struct tsof_flow *f)
 	struct pl_table *t = &pl->tables[f->table_id];
 
 	pl->removed = f->gc_next;
+	if (f->report) {
+		f->report = false;
+		pl->reports_pending--;
+	}
 	tsof_cls_restore(&f->rule);
 	table_link(t, f);
 	t->touched = true;
@@ -525,10 +525,6 @@ int tsof_pipeline_bundle_commit(struct tsof_pipeline *pl, const uint8_t *msgs, s
 	if (err) {
 		*failed = i;
 		undo_all(pl);
-	} else {
-		for (size_t u = 0; u < pl->n_undo; u++)
-			if (pl->undo[u].kind == UNDO_REMOVED && pl->undo[u].reason >= 0)
-				report_removed(pl, pl->undo[u].f, pl->undo[u].reason, now);
 	}
 	pl->n_undo = 0;
 	pl_unlock(pl);

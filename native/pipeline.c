@@ -9,14 +9,17 @@
  * remove_version, new instructions and group or meter configurations as their
  * vnode version. publish() then makes it the version (one release store).
  * Deferred work follows: removed rules are unlinked from the classifier one
- * grace period after that (no thread can use an older version by then) and
- * freed one grace period later; superseded values are trimmed one grace
+ * grace period after that (no thread can use an older version by then, so
+ * their counters are final and removed flows are reported then) and freed
+ * one grace period later; superseded values are trimmed one grace
  * period after. The rcu queue runs in tag order, so a trim always runs before
  * the free of the flow or group it belongs to.
  */
+#define _POSIX_C_SOURCE 200809L  /* nanosleep */
 #include "pipeline_impl.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 /* ---- freeing ---- */
 
@@ -31,12 +34,31 @@ static void flow_free_cb(struct tsof_rcu_cb *cb)
 	pl_flow_free(TSOF_CONTAINER_OF(cb, struct tsof_flow, rcu));
 }
 
-/* No thread uses a version at which f is visible any more: take it out of
- * the classifier, and free it once nobody can be standing on it. */
+/* The flow-removed message of f, now that its counters are final. */
+static void report_removed(struct tsof_pipeline *pl, const struct tsof_flow *f)
+{
+	if (!pl->ops.flow_removed)
+		return;
+	struct tsof_flow_removed fr = {
+		.table_id = f->table_id, .reason = f->removed_reason, .priority = f->priority,
+		.idle_timeout = f->idle_timeout, .hard_timeout = f->hard_timeout, .cookie = f->cookie,
+		.packets = pl_read(&f->n_packets), .bytes = pl_read(&f->n_bytes),
+		.duration_ns = pl_since(f->removed_at, f->created), .match = f->match_wire, .match_len = f->match_len,
+	};
+	pl->ops.flow_removed(pl->ops.arg, &fr);
+}
+
+/* No thread uses a version at which f is visible any more, so none can
+ * count on it: report it if it is to be, take it out of the classifier, and
+ * free it once nobody can be standing on it. */
 static void flow_unlink_cb(struct tsof_rcu_cb *cb)
 {
 	struct tsof_flow *f = TSOF_CONTAINER_OF(cb, struct tsof_flow, rcu);
 
+	if (f->report) {
+		report_removed(f->pl, f);
+		f->pl->reports_pending--;
+	}
 	tsof_cls_unlink(&f->pl->tables[f->table_id].cls, &f->rule);
 	tsof_rcu_defer(f->pl->rcu, &f->rcu, flow_free_cb);
 }
@@ -169,6 +191,23 @@ unsigned tsof_pipeline_reclaim(struct tsof_pipeline *pl)
 	unsigned n = tsof_rcu_poll(pl->rcu);
 	pl_unlock(pl);
 	return n;
+}
+
+void tsof_pipeline_settle(struct tsof_pipeline *pl)
+{
+	/* A grace period takes until each datapath thread ends its batch or
+	 * blocks: tens of microseconds, so no condition variable to wait on. */
+	static const struct timespec nap = { .tv_nsec = 20000 };
+
+	for (;;) {
+		pl_lock(pl);
+		tsof_rcu_poll(pl->rcu);
+		bool done = !pl->reports_pending || pl->batch;
+		pl_unlock(pl);
+		if (done)
+			return;
+		nanosleep(&nap, NULL);
+	}
 }
 
 /* ---- create and free ---- */

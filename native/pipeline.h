@@ -74,7 +74,9 @@ struct tsof_pipeline_ops {
 	/* Fast-failover liveness; NULL: a port is live when it is in the port
 	 * table, not OFPPC_PORT_DOWN and not OFPPS_LINK_DOWN. */
 	bool (*port_live)(void *ctx, uint32_t port);
-	/* Control side, with the pipeline's lock held: do not call back in. */
+	/* Control side, with the pipeline's lock held: do not call back in.
+	 * A removed flow's report comes from reclaim or settle, one grace
+	 * period after its removal (or from free). */
 	void (*flow_removed)(void *arg, const struct tsof_flow_removed *fr);
 	void *arg;
 };
@@ -106,11 +108,20 @@ void tsof_pipeline_begin(struct tsof_pipeline *pl);
 void tsof_pipeline_commit(struct tsof_pipeline *pl);
 
 /* Removes the flows whose idle or hard timeout has passed (reporting
- * them), and returns how many. */
+ * them, as every removal is, once reclaim finds no thread can count on them
+ * any more), and returns how many. */
 unsigned tsof_pipeline_expire(struct tsof_pipeline *pl, uint64_t now);
 /* Frees what no datapath thread can reach any more; returns how many
  * deferred steps ran. Call it now and then (with expire, say). */
 unsigned tsof_pipeline_reclaim(struct tsof_pipeline *pl);
+/* Returns once every flow removed so far is reported (ops.flow_removed),
+ * reclaiming until then: a removed flow is reported one grace period after
+ * its removal is published, when no thread can count a packet on it any more.
+ * Each datapath thread ends its batch or goes offline before long, so this
+ * returns; it sleeps without the lock meanwhile. Never on a datapath thread
+ * (it would wait for itself), and inside begin()/commit() it returns at once:
+ * what was removed there goes out only at the commit. */
+void tsof_pipeline_settle(struct tsof_pipeline *pl);
 
 /* Packet-out actions (ofp_action list; OFPP_TABLE allowed): decoded with no
  * lock, then their groups resolved under it. The result is the caller's to

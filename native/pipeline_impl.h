@@ -70,6 +70,11 @@ struct tsof_flow {
 	struct tsof_pipeline *pl;
 	struct tsof_flow *prev, *next;       /* the table's list: writer side */
 	struct tsof_flow *gc_next;           /* removed at the pending version */
+	/* Removed, to be reported (OFPFF_SEND_FLOW_REM) once no thread can
+	 * count on it any more: why (OFPRR_*) and when. */
+	bool report;
+	uint8_t removed_reason;
+	uint64_t removed_at;
 	struct tsof_timer timer;             /* on pl->timeouts if it has a timeout */
 	uint32_t match_len;
 	uint8_t match_wire[];                /* the ofp_match as added */
@@ -128,6 +133,7 @@ struct tsof_pipeline {
 	struct tsof_mac_table *macs;  /* OFPP_NORMAL's; the datapath writes it too */
 	struct tsof_idmap groups, meters;
 	struct tsof_flow *removed;  /* to unlink once pending is out */
+	unsigned reports_pending;   /* removed flows with report set, not reported yet */
 	struct tsof_vnode **trims;  /* superseded values to trim then */
 	unsigned n_trims, cap_trims;
 	/* Deleted groups and meters, whose table reference goes then; linked

@@ -475,6 +475,14 @@ static void setup(void)
 	csum_error = NULL;
 }
 
+/* Reports of removed flows come one grace period after the removal: th
+ * passes its quiescent point, and the control side reclaims. */
+static void settle(void)
+{
+	tsof_pipeline_quiesce(th);
+	tsof_pipeline_settle(pl);
+}
+
 static void teardown(void)
 {
 	tsof_pipeline_quiesce(th);
@@ -1750,6 +1758,7 @@ static void test_group_mod_errors(void)
 	CHECK_EQ(add_output(0, 5, NULL, 2), 0);
 	n_removed = 0;
 	CHECK_EQ(group_mod(TSOF_OFPGC_DELETE, 0, 3, NULL), 0);
+	settle();
 	CHECK(n_removed == 1 && removed[0].reason == TSOF_OFPRR_GROUP_DELETE && removed[0].priority == 4);
 	struct tsof_table_stats ts;
 	tsof_pipeline_table_stats(pl, 0, &ts);
@@ -1942,6 +1951,7 @@ static void test_meter_mod_errors(void)
 	CHECK_EQ(flow_mod((struct fm){ .priority = 1, .flags = TSOF_OFPFF_SEND_FLOW_REM }, NULL, &in), 0);
 	n_removed = 0;
 	CHECK_EQ(meter_mod(TSOF_OFPMC_DELETE, 0, 1, NULL), 0);
+	settle();
 	CHECK(n_removed == 1 && removed[0].reason == TSOF_OFPRR_DELETE);
 	CHECK_EQ(meter_mod(TSOF_OFPMC_DELETE, 0, 1, NULL), 0);
 	CHECK_EQ(meter_mod(TSOF_OFPMC_ADD, TSOF_OFPMF_PKTPS, 4, &bands), 0);
@@ -2261,17 +2271,20 @@ static void test_counters_and_timeouts(void)
 	n_removed = 0;
 	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 14 * NS), 0);
 	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 15 * NS), 1);
+	settle();
 	CHECK(n_removed == 1 && removed[0].reason == TSOF_OFPRR_IDLE_TIMEOUT && removed[0].packets == 5 &&
 	      removed[0].idle_timeout == 10 && removed[0].duration_ns == 15 * NS);
 	now = t0 + 19 * NS;
 	send_frame(f, n, 2, 0);  /* traffic does not hold off a hard timeout */
 	CHECK_EQ(tsof_pipeline_expire(pl, t0 + 20 * NS), 1);
+	settle();
 	CHECK(n_removed == 2 && removed[1].reason == TSOF_OFPRR_HARD_TIMEOUT && removed[1].packets == 6);
 	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 0);
 	/* Deleting reports DELETE, and only with SEND_FLOW_REM. */
 	CHECK_EQ(flow_mod((struct fm){ .priority = 1, .flags = TSOF_OFPFF_SEND_FLOW_REM }, NULL, &in), 0);
 	CHECK_EQ(flow_mod((struct fm){ .priority = 2 }, NULL, &in), 0);
 	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE }, NULL, NULL), 0);
+	settle();
 	CHECK(n_removed == 3 && removed[2].reason == TSOF_OFPRR_DELETE && removed[2].priority == 1);
 	teardown();
 }
@@ -2356,6 +2369,7 @@ static void test_timeouts_on_time(void)
 		now = c;
 		n_removed = 0;
 		unsigned n = tsof_pipeline_expire(pl, c);
+		settle();
 		CHECK_EQ(n, n_removed);
 		for (int i = 0; i < N; i++) {
 			bool hard = to[i].hard && (!to[i].idle || to[i].hard <= to[i].idle);
@@ -2417,6 +2431,7 @@ static void test_bundle_commit(void)
 	flow_mod_msg(&msgs[4], (struct fm){ .priority = 40, .flags = TSOF_OFPFF_CHECK_OVERLAP }, &mport, &in2);
 	CHECK_EQ(bundle(msgs, 5, &failed), ERR(FLOW_MOD_FAILED, TSOF_OFPFMFC_OVERLAP));
 	CHECK_EQ(failed, 4);
+	settle();
 	CHECK_EQ(n_removed, 0);  /* the delete's report went with it */
 	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
 	CHECK_EQ(count_flows(0, 0x21, ~0ull, 2), 1);
@@ -2438,11 +2453,13 @@ static void test_bundle_commit(void)
 	wr32(msgs[4].d + 32, 7);  /* buffer_id */
 	CHECK_EQ(bundle(msgs, 5, &failed), ERR(BAD_REQUEST, TSOF_OFPBRC_BUFFER_UNKNOWN));
 	CHECK_EQ(failed, 4);
+	settle();
 	CHECK_EQ(n_removed, 0);
 	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
 
 	/* The same without the failing one: all in force, the delete reported once. */
 	CHECK_EQ(bundle(msgs, 4, &failed), 0);
+	settle();
 	CHECK_EQ(n_removed, 1);
 	CHECK(removed[0].cookie == 0x11 && removed[0].reason == TSOF_OFPRR_DELETE);
 	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
@@ -2484,6 +2501,7 @@ static void test_timeouts_delete_modify(void)
 	CHECK_EQ(tsof_pipeline_expire(pl, now), 0);
 	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 1, .cookie_mask = ~0ull }, NULL, NULL), 0);
 	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .cookie = 2, .cookie_mask = ~0ull }, NULL, NULL), 0);
+	settle();
 	CHECK(n_removed == 2 && removed[0].reason == TSOF_OFPRR_DELETE && removed[1].reason == TSOF_OFPRR_DELETE);
 	for (int i = 0; i < 3; i++) {  /* freed by now */
 		tsof_pipeline_quiesce(th);
@@ -2503,6 +2521,7 @@ static void test_timeouts_delete_modify(void)
 		unsigned n = tsof_pipeline_expire(pl, t0 + k * NS);
 		CHECK_EQ(n, k == 8 || k == 10 ? 1 : 0);
 	}
+	settle();
 	CHECK(n_removed == 2 && removed[0].cookie == 44 && removed[0].hard_timeout == 3 &&
 	      removed[0].duration_ns == 3 * NS && removed[1].cookie == 3 && removed[1].hard_timeout == 10);
 	CHECK_EQ(active_flows(), 1);
@@ -3235,6 +3254,72 @@ static void test_concurrent_changes(void)
 	tsof_pipeline_free(pl);
 }
 
+/* A flow's packets, as its flow-removed reports them. */
+static _Atomic uint64_t removed_packets, removed_flows;
+
+static void count_output(void *ctx, uint32_t port, uint32_t queue_id, const struct tsof_pl_frame *p)
+{
+	(void)ctx;
+	(void)port;
+	(void)queue_id;
+	(void)p;
+	atomic_fetch_add(&race.frames, 1);
+}
+
+static void count_removed(void *arg, const struct tsof_flow_removed *fr)
+{
+	(void)arg;
+	atomic_fetch_add(&removed_packets, fr->packets);
+	atomic_fetch_add(&removed_flows, 1);
+}
+
+/* The datapath thread sends frames that one flow (in_port=1, output:2,
+ * SEND_FLOW_REM) takes while the control side adds and deletes it again and
+ * again. A frame that started at a version where the flow is in counts on it
+ * after the delete is published, until the thread quiesces: its flow-removed
+ * must come after that, so every frame sent on appears in one report. */
+static void test_removed_counts_concurrent(void)
+{
+	static const struct tsof_pipeline_ops ops = { count_output, NULL, NULL, count_removed, NULL };
+	struct mb m = { .n = 0 }, a = { .n = 0 }, in = { .n = 0 };
+	pthread_t dp;
+
+	pl = tsof_pipeline_new(&ops);
+	for (uint32_t p = 1; p <= 4; p++)
+		tsof_pipeline_port_set(pl, p, 0, TSOF_OFPPS_LIVE);
+	oxmn(&m, TSOF_OXM_IN_PORT, 4, 1);
+	a_out(&a, 2, 0);
+	i_actions(&in, TSOF_OFPIT_APPLY_ACTIONS, &a);
+	struct tsof_pl_thread *t = tsof_pipeline_thread_new(pl, NULL);
+	atomic_store(&race.stop, 0);
+	atomic_store(&race.frames, 0);
+	atomic_store(&removed_packets, 0);
+	atomic_store(&removed_flows, 0);
+	pthread_create(&dp, NULL, race_datapath, t);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned rounds = 0;
+	do {
+		CHECK_EQ(flow_mod((struct fm){ .priority = 10, .flags = TSOF_OFPFF_SEND_FLOW_REM }, &m, &in), 0);
+		CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE_STRICT, .priority = 10 }, &m, NULL), 0);
+		tsof_pipeline_reclaim(pl);
+		rounds++;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec) < 500000000ll);
+	atomic_store(&race.stop, 1);
+	pthread_join(dp, NULL);
+	tsof_pipeline_thread_free(t);
+	tsof_pipeline_settle(pl);
+	if (!quiet)
+		printf("     %u adds and deletes, %llu frames on the flow, %llu in its reports\n", rounds,
+		       (unsigned long long)atomic_load(&race.frames), (unsigned long long)atomic_load(&removed_packets));
+	CHECK_EQ(atomic_load(&removed_flows), rounds);
+	CHECK(atomic_load(&race.frames) > 1000);
+	CHECK_EQ(atomic_load(&removed_packets), atomic_load(&race.frames));
+	tsof_pipeline_free(pl);
+}
+
 /* ---- NORMAL's MAC table: datapath threads against each other and the
  * control side ---- */
 
@@ -3760,6 +3845,7 @@ int main(int argc, char **argv)
 	run("ryu: the os-ken switch test cases", test_ryu_vectors);
 	run("emc: same results with and without the cache", test_emc_same_results);
 	run("atomicity: concurrent changes across tables and a group", test_concurrent_changes);
+	run("flow-removed: a concurrent thread's counts are all reported", test_removed_counts_concurrent);
 	run("normal: concurrent learning, lookups and forgetting", test_normal_concurrent);
 	run("trace: two tables, goto, meter, group, packet-in; nothing counted", test_trace_tables_group_meter);
 	run("trace: a meter's tokens are looked at, not taken", test_trace_meter_tokens);

@@ -263,8 +263,10 @@ export interface DatapathEvents {
   port_status: [port: number, state: LinkState];
   /**
    * A flow was removed: by its idle or hard timeout (checked about once a
-   * second), or by a flow, group or meter mod, in which case the event comes
-   * before flowMod(), groupMod() or meterMod() returns.
+   * second), or by a flow, group or meter mod or a bundle, in which case the
+   * event comes before flowMod(), groupMod(), meterMod() or bundleCommit()
+   * returns. Its counters are final: the call waits until the datapath can
+   * count no more packets on the flow (it ends the batch it is in).
    */
   flow_removed: [flow: FlowRemoved];
 }
