@@ -4,7 +4,8 @@
 #
 #   scripts/fuzz.sh flow [SECONDS]      flow-key extraction (fuzz_flow.c): frames
 #   scripts/fuzz.sh control [SECONDS]   what a controller sends the datapath
-#                                       (fuzz_control.c): mods, packet-outs, flow stats
+#                                       (fuzz_control.c): mods, bundles, packet-outs, port-mods,
+#                                       stats requests
 #
 # A crash or broken invariant is saved as native/fuzz/crashes/crash-* (and the
 # script exits non-zero). After fixing it, copy the file into
