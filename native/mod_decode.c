@@ -110,12 +110,13 @@ static int insts_decode(uint8_t table_id, const uint8_t *p, size_t len, struct t
 		return -1;
 	for (size_t at = 0; at < len && !err; ) {
 		const uint8_t *i = p + at;
+		/* The header first: fewer than 4 bytes left hold no type to read. */
 		size_t ilen = len - at >= 4 ? tsof_rd16(i + 2) : 0;
-		uint16_t type = tsof_rd16(i);
 		if (ilen < 8 || ilen % 8 || ilen > len - at) {
 			err = BAD_INST(BAD_LEN);
 			break;
 		}
+		uint16_t type = tsof_rd16(i);
 		at += ilen;
 		/* Each instruction at most once (5.9); 1.3 has no DUP_INST code. */
 		if (type < 32 && (seen >> type & 1)) {
