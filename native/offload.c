@@ -41,13 +41,20 @@ static uint64_t sum16(const uint8_t *p, size_t len, uint64_t acc)
 	return acc;
 }
 
-/* The checksum field value for sum: folded, inverted, and 0 sent as 0xffff (RFC 768). */
+/* The checksum field value for sum: folded and inverted. */
 static uint16_t csum_final(uint64_t acc)
 {
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);
-	acc = ~acc & 0xffff;
-	return acc ? (uint16_t)acc : 0xffff;
+	return (uint16_t)~acc;
+}
+
+/* As csum_final, but a 0 goes out as 0xffff: UDP reads 0 as "no checksum" (RFC 768). */
+static uint16_t csum_final_udp(uint64_t acc)
+{
+	uint16_t c = csum_final(acc);
+
+	return c ? c : 0xffff;
 }
 
 int tsof_csum_complete(struct tsof_pkt *pkt)
@@ -56,7 +63,9 @@ int tsof_csum_complete(struct tsof_pkt *pkt)
 
 	if (start > pkt->len || field + 2 > pkt->len)
 		return -1;
-	wr16(pkt->data + field, csum_final(sum16(pkt->data + start, pkt->len - start, 0)));
+	/* Which protocol the field belongs to is unknown here, so 0 is sent as 0xffff, which every
+	 * one's complement checksum reads the same and UDP needs (as the kernel's skb_checksum_help). */
+	wr16(pkt->data + field, csum_final_udp(sum16(pkt->data + start, pkt->len - start, 0)));
 	pkt->vnet.flags = (uint8_t)((pkt->vnet.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) | VIRTIO_NET_HDR_F_DATA_VALID);
 	return 0;
 }
@@ -154,7 +163,9 @@ static void fix_segment(uint8_t *s, uint32_t len, const struct gso_hdrs *h, uint
 		check = s + h->l4 + 6;
 	}
 	wr16(check, 0);
-	wr16(check, csum_final(sum16(s + h->l4, l4len, pseudo)));
+	/* TCP and the IPv4 header keep a computed 0, as the kernel's segmentation does. */
+	pseudo = sum16(s + h->l4, l4len, pseudo);
+	wr16(check, h->tcp ? csum_final(pseudo) : csum_final_udp(pseudo));
 }
 
 int tsof_gso_segment(const struct tsof_pkt *pkt, uint8_t *buf, size_t buflen, struct tsof_pkt *segs, int max)

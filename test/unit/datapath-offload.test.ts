@@ -181,7 +181,11 @@ describe('GSO frames', () => {
           expect(out.map((o) => o.data)).toEqual(segments);
         },
       ),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // A later TCP segment whose checksum computes to 0: TCP sends 0, only UDP sends 0xffff.
+        examples: [[{ v6: false, udp: false, vlan: undefined, ident: 0, seq: 4294836197, flags: 192 }, 17950, 88]],
+      },
     );
     expect(dp.stats().offloadErrors).toBe(0n);
   });
