@@ -898,6 +898,23 @@ static napi_value js_sync(napi_env env, napi_callback_info info)
 	return undefined_value(env);
 }
 
+/* setNice(handle, nice): the datapath thread's nice value; throws the errno. */
+static napi_value js_set_nice(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct handle *h;
+	int32_t nice;
+	int r;
+
+	if (!get_args(env, info, 2, argv, &h, NULL))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[1], &nice));
+	r = tsof_dp_set_nice(h->dp, nice);
+	if (r < 0)
+		return throw_errno(env, -r, "setpriority of the datapath thread");
+	return undefined_value(env);
+}
+
 /* tableStats(handle, tableId) -> BigUint64Array [active flows, lookups, matched] */
 static napi_value js_table_stats(napi_env env, napi_callback_info info)
 {
@@ -1073,6 +1090,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "meterMod", js_meter_mod },
 		{ "executePacketOut", js_execute_packet_out },
 		{ "sync", js_sync },
+		{ "setNice", js_set_nice },
 		{ "flowStats", js_flow_stats },
 		{ "tableStats", js_table_stats },
 		{ "statsBody", js_stats_body },

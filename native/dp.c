@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -48,7 +49,7 @@
 /* epoll tags of the datapath's own descriptors (ports are tagged with their pointer). */
 enum { EV_CMD = 1, EV_PKTOUT, EV_NETLINK };
 
-enum cmd_op { CMD_ADD, CMD_DEL, CMD_STATS, CMD_SYNC };
+enum cmd_op { CMD_ADD, CMD_DEL, CMD_STATS, CMD_SYNC, CMD_NICE };
 
 struct cmd {
 	enum cmd_op op;
@@ -528,6 +529,9 @@ static int apply(struct tsof_dp *dp, struct cmd *c)
 		/* The ring is FIFO: what was queued before the command runs now, if the loop has not run it yet. */
 		packet_outs(dp);
 		return 0;
+	case CMD_NICE:
+		/* On Linux a nice value is per thread: PRIO_PROCESS with 0 is the calling one, this thread. */
+		return setpriority(PRIO_PROCESS, 0, (int)c->a) < 0 ? -errno : 0;
 	}
 	return -EINVAL;
 }
@@ -791,6 +795,13 @@ void tsof_dp_sync(struct tsof_dp *dp)
 	struct cmd c = { .op = CMD_SYNC };
 
 	command(dp, &c);
+}
+
+int tsof_dp_set_nice(struct tsof_dp *dp, int nice)
+{
+	struct cmd c = { .op = CMD_NICE, .a = (uint32_t)nice };
+
+	return command(dp, &c);
 }
 
 int tsof_dp_port_config(struct tsof_dp *dp, uint32_t port_no, uint32_t config)

@@ -105,6 +105,12 @@ void tsof_dp_poll_stats(struct tsof_dp *dp);
 /* Returns once every packet-out queued before the call has run (OFPT_BARRIER). */
 void tsof_dp_sync(struct tsof_dp *dp);
 /*
+ * The datapath thread's nice value (setpriority), the rest of the process
+ * keeping its own: forwarding can be put ahead of the control side's work.
+ * 0, or -EPERM or -EACCES without the privilege to raise a priority.
+ */
+int tsof_dp_set_nice(struct tsof_dp *dp, int nice);
+/*
  * Control side: gives the pipeline a port's OFPPC_* config, with its link
  * state as OFPPS_LINK_DOWN (call again when the link changes). 0, -ENOENT or
  * -ENOMEM.

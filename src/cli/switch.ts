@@ -50,6 +50,8 @@ Runs an OpenFlow 1.3 switch over tsof's native datapath (as root, on Linux).
                           (default 262144, at least 65536)
   --packet-in-rate N      packet-ins per second per controller (default 0: no limit) ...
   --packet-in-burst N     ... and the burst above it (default: the rate)
+  --datapath-nice=N       the datapath thread's nice value, -20 to 19 (default -10, as ovs-ctl runs
+                          ovs-vswitchd): forwarding goes ahead of the OpenFlow side on a busy host
   --dp-desc TEXT          the description controllers read (OFPMP_DESC dp_desc)
   --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics (ports, tables, datapath,
                           packet-ins, connections; PORT alone: 127.0.0.1)
@@ -112,6 +114,7 @@ function options(argv: string[]) {
     'packet-in-rate': { type: 'string' },
     'packet-in-burst': { type: 'string' },
     'dp-desc': { type: 'string' },
+    'datapath-nice': { type: 'string' },
   });
   const failMode = v['fail-mode'] ?? 'standalone';
   if (failMode !== 'secure' && failMode !== 'standalone') throw new UsageError(`--fail-mode must be secure or standalone, got "${failMode}"`);
@@ -140,6 +143,8 @@ function options(argv: string[]) {
   // Over the socket's 16 KiB high-water mark with room to spare, so that a backlog this big ends in 'drain'.
   const maxBacklog = integer('max-backlog', v['max-backlog'], 256 * 1024);
   if (maxBacklog < 65536) throw new UsageError(`--max-backlog must be at least 65536 bytes, got ${maxBacklog}`);
+  const nice = v['datapath-nice'] ?? '-10';
+  if (!/^-?\d+$/.test(nice) || +nice < -20 || +nice > 19) throw new UsageError(`--datapath-nice must be a whole number from -20 to 19, got "${nice}"`);
   return {
     help,
     verb: positionals[0],
@@ -158,6 +163,7 @@ function options(argv: string[]) {
     rate,
     burst: integer('packet-in-burst', v['packet-in-burst'], rate),
     dpDesc: v['dp-desc'],
+    datapathNice: +nice,
     level,
     json,
     metrics,
@@ -255,6 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       maxBacklog: opts.maxBacklog,
       packetInRate: opts.rate,
       packetInBurst: opts.burst,
+      datapathNice: opts.datapathNice,
     });
     await sw.start(); // stops what it started when it fails
   } catch (err) {

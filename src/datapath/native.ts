@@ -49,6 +49,7 @@ export interface Addon {
   meterMod(h: Handle, message: Uint8Array): number;
   executePacketOut(h: Handle, message: Uint8Array): number;
   sync(h: Handle): void;
+  setNice(h: Handle, nice: number): void;
   packetOut(h: Handle, port: number, frame: Uint8Array, vnet?: Uint8Array): boolean;
   flowStats(h: Handle, request: Uint8Array): Uint8Array | number;
   tableStats(h: Handle, tableId: number): BigUint64Array;
@@ -332,6 +333,11 @@ export class NativeDatapath extends EventEmitter<DatapathEvents> implements Data
 
   sync(): void {
     this.addon.sync(this.handle);
+  }
+
+  setNice(nice: number): void {
+    if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RangeError(`nice: an integer from -20 to 19, not ${nice}`);
+    this.addon.setNice(this.handle, nice);
   }
 
   flowStats(request: Uint8Array): { ok: true; body: Uint8Array } | { ok: false; error: OpenFlowError } {

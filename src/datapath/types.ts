@@ -308,6 +308,12 @@ export interface Datapath extends EventEmitter<DatapathEvents> {
    * datapath thread (a barrier's promise: spec 6.2).
    */
   sync(): void;
+  /**
+   * The datapath thread's nice value, -20 to 19 (setpriority(2)); the rest of
+   * the process keeps its own, so forwarding can go ahead of the control side
+   * on a busy host. Throws EACCES or EPERM without the privilege to raise it.
+   */
+  setNice(nice: number): void;
   /** Queues a frame to be sent out of port as it is, without the pipeline; false when the queue is full. */
   packetOut(port: number, frame: Uint8Array, vnet?: VnetHeader): boolean;
   /**

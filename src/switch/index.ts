@@ -63,6 +63,12 @@ export interface SwitchOptions {
   maxBacklog?: number;
   packetInRate?: number;
   packetInBurst?: number;
+  /**
+   * The datapath thread's nice value (default -10, as ovs-ctl runs ovs-vswitchd): on a busy host the
+   * forwarding goes ahead of the control side, which keeps the process's. Without the privilege to
+   * raise it, a warning, and the thread runs at the process's.
+   */
+  datapathNice?: number;
 }
 
 /** The cookie of the flow fail-open installs, so that it can be told apart and removed. */
@@ -83,6 +89,13 @@ export class TsofSwitch {
   constructor(private readonly opts: SwitchOptions) {
     this.log = opts.log;
     this.dp = new NativeDatapath();
+    const nice = opts.datapathNice ?? -10;
+    try {
+      this.dp.setNice(nice);
+    } catch (err) {
+      if (!['EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code!)) throw err;
+      this.log.warn({ nice }, "no privilege to set the datapath thread's nice value: it runs at the process's");
+    }
     this.agent = new SwitchAgent({
       datapath: this.dp,
       dpid: opts.dpid,

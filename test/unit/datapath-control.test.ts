@@ -6,6 +6,7 @@
 // NORMAL's MAC aging. The pipeline's own behaviour is tested in C; this checks
 // that the control calls reach it and their results come back.
 
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FLOW_REMOVED_REASON, PORT_CONFIG, type FlowRemoved } from '../../src/datapath/index.ts';
 import { TestDatapath } from '../../src/datapath/testing.ts';
@@ -243,5 +244,25 @@ describe('set-config and NORMAL', () => {
     expect((await takeN(dp, 1, 2)).map((f) => numberOf(f.data))).toEqual([2, 4]);
     dp.inject(1, eth(5, H3, BROADCAST));
     expect((await takeN(dp, 3, 2)).map((f) => numberOf(f.data))).toEqual([3, 5]);
+  });
+});
+
+describe("the datapath thread's nice value", () => {
+  /** Nice values of this process's threads by name: the 19th field of /proc/self/task/TID/stat. */
+  const niceOf = (name: string): number[] =>
+    readdirSync('/proc/self/task')
+      .map((tid) => readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'))
+      .filter((stat) => stat.includes(`(${name})`))
+      .map((stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+
+  it('is set on that thread alone; out-of-range values are refused', () => {
+    const before = niceOf('node');
+    // Lowering a priority needs no privilege, so this runs as any user.
+    dp.setNice(7);
+    expect(niceOf('tsof-dp')).toContain(7);
+    expect(niceOf('node')).toEqual(before);
+    expect(() => dp.setNice(20)).toThrow(RangeError);
+    expect(() => dp.setNice(-21)).toThrow(RangeError);
+    expect(() => dp.setNice(1.5)).toThrow(RangeError);
   });
 });

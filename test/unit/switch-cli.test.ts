@@ -35,6 +35,8 @@ describe('tsof-switch flags', () => {
     [['--dpid', '1', '--log-level', 'loud'], '--log-level must be one of'],
     [['--dpid', '1', '--metrics', 'localhost'], '--metrics takes HOST:PORT or PORT (127.0.0.1:9464, [::1]:9464, 9464), got "localhost"'],
     [['--dpid', '1', '--metrics', '127.0.0.1:70000'], '--metrics takes HOST:PORT or PORT'],
+    [['--dpid', '1', '--datapath-nice=-21'], '--datapath-nice must be a whole number from -20 to 19, got "-21"'],
+    [['--dpid', '1', '--datapath-nice', 'high'], '--datapath-nice must be a whole number from -20 to 19, got "high"'],
     [['--dpid', '1', '--bogus'], "Unknown option '--bogus'"],
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['add-port', 'x'], 'add-port needs --ctl PATH, --name NAME or --dpid ID'],
