@@ -5,11 +5,15 @@
 // ovs-vswitchd has every bridge of the machine and its memory locked, so its growth says nothing.
 //
 //
+// ovs-ofctl reaches both over a Unix socket, as it reaches a local bridge by name: Open vSwitch's BRIDGE.mgmt and
+// tsof-switch's /run/tsof/NAME.mgmt (--name).
+//
 // - Absorption: N flows (--flows, default 100,000) loaded into an empty table, by `add-flows` and by
 //   `--bundle add-flows` (ONF's bundle extension, which both switches take: the flow mods in one bundle, committed
 //   at once); flows per second is N over the wall time of add-flows, which ends on its last reply. ovs-ofctl parses
 //   the file itself in each case: its parse time (`ovs-ofctl parse-flows`, the same file) is shown beside, and is
-//   part of every time.
+//   part of every time. A third contender, a switch that does nothing (bench/lib/noop-switch.c: it answers what
+//   ovs-ofctl waits for and drops every flow), is the ceiling: the rate of ovs-ofctl and the kernel alone.
 // - Memory: resident memory (VmRSS) of the tsof-switch process, and of ovs-vswitchd, before and after
 //   --memory-flows flows (default 100,000) are loaded, after 2 s to settle.
 // - Expiry: --expire-flows flows (default 100,000) with idle_timeout=--idle (default 10 s), loaded while the flow
@@ -36,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { MAX_MIXED_FLOWS, writeMixedFlows } from './lib/mixed-flows.ts';
 import { startPrivateOvs, stopPrivateOvs } from './lib/ovs.ts';
 import { fmt, median, sh } from './lib/run.ts';
+import { bridgePath } from '../src/switch/index.ts';
 import { startTsofSwitch } from './tsof-switch.ts';
 
 const { values: opt } = parseArgs({
@@ -70,13 +75,18 @@ const OVS_BR = `tsft${id}ovs`;
 const tmp = mkdtempSync(join(tmpdir(), 'tsof-flowtable-'));
 const TSOF_CTL = join(tmp, 'tsof-switch.ctl');
 const TSOF_PORT = 20000 + (parseInt(id, 16) % 20000);
+const TSOF_NAME = `tsft${id}`;
 let tsofSwitch: ChildProcess | undefined;
+let noopSwitch: ChildProcess | undefined;
+const NOOP_SOCK = join(tmp, 'noop.sock');
 const OVS_DIR = join(tmp, 'ovs');
 const OVS_NETNS = `tsft${id}ovs`;
 
 function cleanup(): void {
   tsofSwitch?.kill('SIGTERM');
   tsofSwitch = undefined;
+  noopSwitch?.kill('SIGTERM');
+  noopSwitch = undefined;
   stopPrivateOvs(OVS_DIR, OVS_NETNS);
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -101,9 +111,12 @@ interface Target {
   name: string;
   of: string;
   pid(): number;
+  /** Whether it keeps the flows (the no-op switch does not: nothing to count). */
+  keeps: boolean;
 }
-const tsof: Target = { name: 'tsof-switch', of: `tcp:127.0.0.1:${TSOF_PORT}`, pid: () => tsofSwitch!.pid! };
-const ovs: Target = { name: 'Open vSwitch netdev', of: ovsd.target(OVS_BR), pid: ovsd.pid };
+const tsof: Target = { name: 'tsof-switch', of: `unix:${bridgePath(TSOF_NAME, 'mgmt')}`, pid: () => tsofSwitch!.pid!, keeps: true };
+const ovs: Target = { name: 'Open vSwitch netdev', of: ovsd.target(OVS_BR), pid: ovsd.pid, keeps: true };
+const noop: Target = { name: 'no-op switch (the ceiling)', of: `unix:${NOOP_SOCK}`, pid: () => noopSwitch!.pid!, keeps: false };
 const TARGETS = [tsof, ovs];
 
 const ofctl = (...args: string[]): string => sh('ovs-ofctl', '-O', 'OpenFlow13', ...args);
@@ -115,6 +128,7 @@ function load(t: Target, file: string, n: number, bundle = false): number {
   const t0 = performance.now();
   ofctl(...(bundle ? ['--bundle'] : []), 'add-flows', t.of, file);
   const secs = (performance.now() - t0) / 1000;
+  if (!t.keeps) return secs;
   const count = flowCount(t);
   if (count !== n) throw new Error(`${t.name} has ${count} flows, not ${n}`);
   return secs;
@@ -127,7 +141,7 @@ const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFile
 
 console.log(`flow-table benchmark ${new Date().toISOString()}: ${cpus().length} CPUs (${cpus()[0]?.model}), Linux ${release()}, ` +
   `${sh('ovs-vswitchd', '--version').split('\n')[0]}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-tsofSwitch = await startTsofSwitch(id, TSOF_PORT, TSOF_CTL);
+tsofSwitch = await startTsofSwitch(id, TSOF_PORT, TSOF_CTL, '--name', TSOF_NAME);
 
 if (runs('memory')) {
   // First, while both tables are empty and tsof-switch is fresh.
@@ -153,6 +167,10 @@ if (runs('memory')) {
 }
 
 if (runs('absorb')) {
+  const noopBin = join(tmp, 'noop-switch');
+  sh('cc', '-O2', '-o', noopBin, 'bench/lib/noop-switch.c');
+  noopSwitch = spawn(noopBin, [NOOP_SOCK], { stdio: 'ignore' });
+  const absorbing = [...TARGETS, noop];
   const file = flowFile('absorb.flows', N_ABSORB);
   const t0 = performance.now();
   ofctl('parse-flows', file);
@@ -160,10 +178,10 @@ if (runs('absorb')) {
   // Plain add-flows waits for a barrier reply after each flow mod: its rate is that round trip's. With --bundle,
   // ovs-ofctl sends them all and waits once: the rate is the switch's.
   for (const bundle of [false, true]) {
-    const res = new Map<string, number[]>(TARGETS.map((t) => [t.name, []]));
+    const res = new Map<string, number[]>(absorbing.map((t) => [t.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      for (let i = 0; i < TARGETS.length; i++) {
-        const t = TARGETS[(r + i) % TARGETS.length]!;
+      for (let i = 0; i < absorbing.length; i++) {
+        const t = absorbing[(r + i) % absorbing.length]!;
         process.stderr.write(`${bundle ? '--bundle ' : ''}round ${r + 1}: ${t.name}\n`);
         res.get(t.name)!.push(N_ABSORB / load(t, file, N_ABSORB, bundle));
         ofctl('del-flows', t.of);
@@ -178,6 +196,9 @@ if (runs('absorb')) {
       const m = median(xs);
       console.log(`| ${name} | ${xs.map((x) => fmt(x)).join(' | ')} | ${fmt(m)} | ${name === tsof.name ? '' : `${fmt(ours / m, 2)}x`} |`);
     }
+    const ceiling = median(res.get(noop.name)!) / median(res.get(ovs.name)!);
+    console.log(`\nThe ceiling: a switch that does nothing loads at ${fmt(ceiling, 2)}x Open vSwitch's rate; tsof-switch at ` +
+      `${fmt(ours / median(res.get(ovs.name)!), 2)}x, ${fmt((100 * ours) / median(res.get(noop.name)!))}% of the ceiling.`);
   }
 }
 

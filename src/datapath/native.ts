@@ -189,12 +189,13 @@ function traceEvents(ab: ArrayBuffer): TraceEvent[] {
 }
 
 /**
- * Flows' timeouts are in seconds; a check a second removes each within a
- * second of its time. It runs on Node's thread, with the
+ * Flows' timeouts are in seconds; a check every half second removes each
+ * well within a second of its time (a deadline rounds up to the timer
+ * wheel's 62.5 ms tick). It runs on Node's thread, with the
  * other control calls (the pipeline's lock serialises them; the datapath
  * thread never waits for it), on a timer that does not keep Node alive.
  */
-const EXPIRE_INTERVAL_MS = 1000;
+const EXPIRE_INTERVAL_MS = 500;
 
 /** Offset of packet_count in ofp_flow_stats (byte_count follows). */
 const FLOW_STATS_PACKETS = 32;
