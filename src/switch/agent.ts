@@ -155,7 +155,8 @@ export class SwitchAgent {
   private config = { flags: 0, missSendLen: 128 };
   /** Packet-outs were queued to the datapath thread since the last barrier. */
   private packetOutsQueued = false;
-  private tables: ReturnType<typeof tableFeatures> | undefined;
+  /** The table features reply, encoded with xid 0 (the tables are fixed). */
+  private tableFeatures: Uint8Array[] | undefined;
 
   constructor(opts: AgentOptions) {
     this.dp = opts.datapath;
@@ -472,8 +473,13 @@ export class SwitchAgent {
       case 'table_features_request':
         // Setting the tables' features (a request with a body) is refused: the pipeline is fixed (7.3.5.18.1).
         if (msg.tables.length) return fail(ERR.TABLE_FEATURES_FAILED.EPERM);
-        this.tables ??= tableFeatures(this.dp.limits);
-        return this.sendList(ch, { type: 'table_features_reply', xid, tables: this.tables, flags: 0 }, 'tables');
+        // The tables never change: their reply is encoded once (ovs-ofctl asks for it before each command).
+        this.tableFeatures ??= this.encodeList({ type: 'table_features_reply', xid: 0, tables: tableFeatures(this.dp.limits), flags: 0 }, 'tables');
+        for (const part of this.tableFeatures) {
+          new DataView(part.buffer, part.byteOffset).setUint32(4, xid);
+          ch.sendBytes(part);
+        }
+        return;
       case 'experimenter_stats_request':
         return fail(ERR.BAD_REQUEST.BAD_EXPERIMENTER);
     }
@@ -492,25 +498,32 @@ export class SwitchAgent {
    * 64 KiB, all but the last flagged REPLY_MORE; spec 7.3.5).
    */
   private sendList<M extends Message>(ch: Channel, reply: M, key: keyof M & string): void {
+    for (const part of this.encodeList(reply, key)) ch.sendBytes(part);
+  }
+
+  /** sendList's messages, encoded. */
+  private encodeList<M extends Message>(reply: M, key: keyof M & string): Uint8Array[] {
     const items = reply[key] as unknown[];
     const part = (from: number, to: number, flags: number) =>
       encodeMessage({ ...reply, [key]: items.slice(from, to), flags } as M, reply.xid);
     try {
-      return ch.sendBytes(part(0, items.length, 0));
+      return [part(0, items.length, 0)];
     } catch (e) {
       if (!(e instanceof RangeError)) throw e; // over 64 KiB: cut below
     }
     const empty = part(0, 0, 0).length;
     // Each entry measured once (its encoding alone, less the empty reply), then cut greedily.
     const sizes = items.map((_, i) => part(i, i + 1, 0).length - empty);
+    const parts: Uint8Array[] = [];
     let start = 0;
     while (start < items.length) {
       let end = start;
       for (let size = empty; end < items.length && size + sizes[end] <= MAX_MESSAGE; end++) size += sizes[end];
       if (end === start) throw new RangeError(`one ${reply.type} entry is over 64 KiB`);
-      ch.sendBytes(part(start, end, end < items.length ? OFPMPF_MORE : 0));
+      parts.push(part(start, end, end < items.length ? OFPMPF_MORE : 0));
       start = end;
     }
+    return parts;
   }
 
   /**

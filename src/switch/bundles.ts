@@ -19,7 +19,8 @@
 import type { Channel } from '../openflow/channel/index.ts';
 import {
   BUNDLE_ERR,
-  decodeBundleAdd,
+  bundleAddHeader,
+  decodeBundleAddHeader,
   decodeBundleControl,
   encodeBundleAdd,
   encodeBundleControl,
@@ -43,12 +44,36 @@ const OFP_HEADER = 8;
 
 type Fail = (e: OfErrorCode | null) => void;
 
+/** A bundle's first buffer; it doubles as flow mods come. */
+const FIRST_BUFFER = 64 * 1024;
+
 interface Bundle {
   flags: number;
   closed: boolean;
-  /** The flow mods added, each as sent (its xid is its ADD_MESSAGE's). */
-  mods: Uint8Array[];
+  /** The flow mods added, each as sent (its xid is its ADD_MESSAGE's), back to back in mods[0, bytes). */
+  mods: Uint8Array;
   bytes: number;
+}
+
+const newBundle = (flags: number): Bundle => ({ flags, closed: false, mods: new Uint8Array(0), bytes: 0 });
+
+/** Appends mod to b's buffer, growing it by doubling (b.bytes + mod.length is at most MAX_BUNDLE_BYTES). */
+function append(b: Bundle, mod: Uint8Array): void {
+  const need = b.bytes + mod.length;
+  if (need > b.mods.length) {
+    const grown = new Uint8Array(Math.min(Math.max(FIRST_BUFFER, 2 * b.mods.length, need), MAX_BUNDLE_BYTES));
+    grown.set(b.mods.subarray(0, b.bytes));
+    b.mods = grown;
+  }
+  b.mods.set(mod, b.bytes);
+  b.bytes = need;
+}
+
+/** The index-th flow mod of b (counting from 0). */
+function modAt(b: Bundle, index: number): Uint8Array {
+  let at = 0;
+  for (let i = 0; i < index; i++) at += (b.mods[at + 2] << 8) | b.mods[at + 3];
+  return b.mods.subarray(at, at + ((b.mods[at + 2] << 8) | b.mods[at + 3]));
 }
 
 export class Bundles {
@@ -89,7 +114,7 @@ export class Bundles {
       case OFPBCT.OPEN_REQUEST:
         if (b) return refuse(BUNDLE_ERR.BAD_ID);
         if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
-        this.#open.set(bundleId, { flags, closed: false, mods: [], bytes: 0 });
+        this.#open.set(bundleId, newBundle(flags));
         return reply(OFPBCT.OPEN_REPLY);
       case OFPBCT.CLOSE_REQUEST:
         if (!b) return fail(BUNDLE_ERR.BAD_ID);
@@ -102,10 +127,10 @@ export class Bundles {
         // Committed or not, the bundle is over.
         this.#open.delete(bundleId);
         if (b.flags !== flags) return fail(BUNDLE_ERR.BAD_FLAGS);
-        const failed = this.dp.bundleCommit(concat(b.mods, b.bytes));
+        const failed = this.dp.bundleCommit(b.mods.subarray(0, b.bytes));
         if (failed) {
           // Answered for its ADD_MESSAGE (the same xid), whose bytes are the mod's behind ADD_HEADER ones.
-          const mod = b.mods[failed.index];
+          const mod = modAt(b, failed.index);
           const add = addMessage(bundleId, b.flags, mod);
           this.ch.sendError(add.xid, failed.error, encodeMessage(add));
           return fail(BUNDLE_ERR.MSG_FAILED);
@@ -122,9 +147,10 @@ export class Bundles {
   }
 
   #add(msg: MessageOf<'experimenter'>, fail: Fail): void {
-    const r = decodeBundleAdd(msg.data);
+    const r = decodeBundleAddHeader(msg.data);
     if (!r.ok) return fail(r.error);
-    const { bundleId, flags, message } = r.value;
+    const { bundleId, flags } = r.value;
+    const message = msg.data.subarray(bundleAddHeader.size);
     const innerLen = message.length >= OFP_HEADER ? (message[2] << 8) | message[3] : 0;
     if (innerLen < OFP_HEADER || innerLen > message.length) return fail(BUNDLE_ERR.MSG_BAD_LEN);
     if (message[0] !== OFP_VERSION) return fail(ERR.BAD_REQUEST.BAD_VERSION);
@@ -134,15 +160,14 @@ export class Bundles {
     if (!b) {
       // An ADD_MESSAGE may open its bundle (7.3.9.4).
       if (this.#open.size >= MAX_BUNDLES) return fail(BUNDLE_ERR.OUT_OF_BUNDLES);
-      this.#open.set(bundleId, (b = { flags, closed: false, mods: [], bytes: 0 }));
+      this.#open.set(bundleId, (b = newBundle(flags)));
     } else if (b.closed || b.flags !== flags) {
       this.#open.delete(bundleId);
       return fail(b.closed ? BUNDLE_ERR.BUNDLE_CLOSED : BUNDLE_ERR.BAD_FLAGS);
     }
     if (b.bytes + innerLen > MAX_BUNDLE_BYTES) return fail(BUNDLE_ERR.MSG_TOO_MANY);
-    // Decoding copied it out of the channel's read buffer; properties after it, if any, are not kept.
-    b.mods.push(innerLen === message.length ? message : message.subarray(0, innerLen));
-    b.bytes += innerLen;
+    // Properties after it, if any, are not kept.
+    append(b, message.subarray(0, innerLen));
   }
 }
 
@@ -156,13 +181,3 @@ const addMessage = (bundleId: number, flags: number, mod: Uint8Array) =>
     data: encodeBundleAdd({ bundleId, flags, message: mod }),
   }) as const;
 
-/** Messages back to back, as Datapath.bundleCommit takes them. */
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

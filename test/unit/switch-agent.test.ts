@@ -291,6 +291,20 @@ describe('raw connections', () => {
       expect(got[3]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: 0 });
     });
 
+    it('holds thousands of flow mods (its buffer grows) and finds the one that fails among them', async () => {
+      const N = 3000; // about 300 KiB of flow mods: the buffer doubles from 64 KiB three times
+      const adds = Array.from({ length: N }, (_, i) => add(100 + i, inner(100 + i, 1 + i)));
+      let got = await exchange([hello(1 << 4), ...adds, ctrl(6, OFPBCT.COMMIT_REQUEST), flowCount], 3);
+      expect(ctrlType(got[1])).toBe(OFPBCT.COMMIT_REPLY);
+      expect(got[2]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: N });
+      const bad = add(100 + N, inner(100 + N, 1, { actions: [{ type: 'group', groupId: 9 }] }));
+      got = await exchange([hello(1 << 4), ...adds, bad, add(101 + N, inner(101 + N, 2)), ctrl(6, OFPBCT.COMMIT_REQUEST), flowCount], 4);
+      expect(got[1]).toMatchObject({ type: 'error', xid: 100 + N, errType: ERR.BAD_ACTION.BAD_OUT_GROUP.type });
+      expect((got[1] as MessageOf<'error'>).data).toEqual(bad.subarray(0, 64));
+      expect(errorOf(got[2])).toEqual({ xid: 6, code: BUNDLE_ERR.MSG_FAILED.code, experimenter: ONF_EXPERIMENTER });
+      expect(got[3]).toMatchObject({ type: 'aggregate_stats_reply', flowCount: N });
+    });
+
     it('refuses what OpenFlow 1.4 says to refuse, as Open vSwitch does, and discards', async () => {
       const group = encodeMessage({ type: 'group_mod', xid: 12, command: 0, groupType: 0, groupId: 1, buckets: [] } as Message);
       const badXid = add(13, inner(99, 1));

@@ -32,13 +32,20 @@ export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 
 /** ofp_bundle_ctrl_msg after the experimenter header: properties are kept as bytes. */
 export const bundleControl = struct({ bundleId: u32, ctrlType: u16, flags: u16, properties: rest });
+const addHeader = { bundleId: u32, _pad: pad(2), flags: u16 };
 /** ofp_bundle_add_msg after the experimenter header: the message, then properties, as bytes. */
-export const bundleAdd = struct({ bundleId: u32, _pad: pad(2), flags: u16, message: rest });
+export const bundleAdd = struct({ ...addHeader, message: rest });
+/** Its fixed part alone (bundleAddHeader.size bytes), for a receiver that takes the message where it lies. */
+export const bundleAddHeader = struct(addHeader);
 
 export type BundleControl = { bundleId: number; ctrlType: number; flags: number; properties: Uint8Array };
 export type BundleAdd = { bundleId: number; flags: number; message: Uint8Array };
+export type BundleAddHeader = Omit<BundleAdd, 'message'>;
 
 export const decodeBundleControl = (data: Uint8Array): ValueResult<BundleControl> => decodeValue(bundleControl, data);
 export const decodeBundleAdd = (data: Uint8Array): ValueResult<BundleAdd> => decodeValue(bundleAdd, data);
+/** The fixed part of the ADD_MESSAGE body in data; its message is data.subarray(bundleAddHeader.size). */
+export const decodeBundleAddHeader = (data: Uint8Array): ValueResult<BundleAddHeader> =>
+  decodeValue(bundleAddHeader, data.subarray(0, bundleAddHeader.size));
 export const encodeBundleControl = (c: BundleControl): Uint8Array => encodeValue(bundleControl, c);
 export const encodeBundleAdd = (a: BundleAdd): Uint8Array => encodeValue(bundleAdd, a);

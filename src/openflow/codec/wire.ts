@@ -25,11 +25,17 @@ export function fail(error: OfErrorCode, offset: number, detail: string): never 
 }
 
 // Frames cut from one chunk share its ArrayBuffer, so the views on the last
-// buffer seen are kept (and keep it alive until another comes): a Reader then
-// costs no DataView of its own.
-let lastBuffer: ArrayBufferLike | undefined;
-let lastBytes: Uint8Array = new Uint8Array(0);
-let lastView: DataView = new DataView(lastBytes.buffer);
+// two buffers seen are kept (and keep them alive until others come): a Reader
+// then costs no DataView of its own, also when a body copied out of the chunk
+// (into a slab, below) is read right after the frame it came from.
+interface Views {
+  buffer: ArrayBufferLike | undefined;
+  bytes: Uint8Array;
+  view: DataView;
+}
+const noViews = (): Views => ({ buffer: undefined, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) });
+let last = noViews();
+let before = noViews();
 
 /**
  * Reads `input` through views on its whole ArrayBuffer: offsets are absolute in
@@ -44,13 +50,13 @@ export class Reader {
   off: number;
   constructor(input: Uint8Array) {
     const buffer = input.buffer;
-    if (buffer !== lastBuffer) {
-      lastBuffer = buffer;
-      lastBytes = new Uint8Array(buffer);
-      lastView = new DataView(buffer);
+    if (buffer !== last.buffer) {
+      const older = last;
+      last = buffer === before.buffer ? before : { buffer, bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+      before = older;
     }
-    this.buf = lastBytes;
-    this.dv = lastView;
+    this.buf = last.bytes;
+    this.dv = last.view;
     this.base = this.off = input.byteOffset;
     this.end = this.base + input.length;
   }
