@@ -14,6 +14,7 @@
 //   the file itself in each case: its parse time (`ovs-ofctl parse-flows`, the same file) is shown beside, and is
 //   part of every time. A third contender, a switch that does nothing (bench/lib/noop-switch.c: it answers what
 //   ovs-ofctl waits for and drops every flow), is the ceiling: the rate of ovs-ofctl and the kernel alone.
+//   Then strict deletes: every 10th flow removed by a delete_strict line, all in one bundle.
 // - Memory: resident memory (VmRSS) of the tsof-switch process, and of ovs-vswitchd, before and after
 //   --memory-flows flows (default 100,000) are loaded, after 2 s to settle.
 // - Expiry: --expire-flows flows (default 100,000) with idle_timeout=--idle (default 10 s), loaded while the flow
@@ -32,12 +33,12 @@
 //        [--idle 10] [--rounds 3] [--only absorb|memory|expiry]
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { MAX_MIXED_FLOWS, writeMixedFlows } from './lib/mixed-flows.ts';
+import { MAX_MIXED_FLOWS, mixedFlowLine, writeMixedFlows } from './lib/mixed-flows.ts';
 import { startPrivateOvs, stopPrivateOvs } from './lib/ovs.ts';
 import { fmt, median, sh } from './lib/run.ts';
 import { bridgePath } from '../src/switch/index.ts';
@@ -199,6 +200,21 @@ if (runs('absorb')) {
     const ceiling = median(res.get(noop.name)!) / median(res.get(ovs.name)!);
     console.log(`\nThe ceiling: a switch that does nothing loads at ${fmt(ceiling, 2)}x Open vSwitch's rate; tsof-switch at ` +
       `${fmt(ours / median(res.get(ovs.name)!), 2)}x, ${fmt((100 * ours) / median(res.get(noop.name)!))}% of the ceiling.`);
+  }
+  // Strict deletes (what ONOS removes flows with) pick one flow by its match and priority among all of them.
+  const strict = join(tmp, 'strict.flows');
+  const picked = Array.from({ length: Math.ceil(N_ABSORB / 10) }, (_, k) => 10 * k);
+  writeFileSync(strict, picked.map((i) => `delete_strict ${mixedFlowLine(i).replace(/,actions=.*$/, '')}\n`).join(''));
+  console.log(`\nStrict deletes: ${fmt(picked.length)} delete_strict lines (every 10th flow) by --bundle add-flows into the ` +
+    `${fmt(N_ABSORB)} flows, seconds\n`);
+  console.log('| switch | seconds | flows left |');
+  console.log('|---|---:|---:|');
+  for (const t of TARGETS) {
+    load(t, file, N_ABSORB, true);
+    const t0 = performance.now();
+    ofctl('--bundle', 'add-flows', t.of, strict);
+    console.log(`| ${t.name} | ${fmt((performance.now() - t0) / 1000, 2)} | ${fmt(flowCount(t))} |`);
+    ofctl('del-flows', t.of);
   }
 }
 

@@ -366,6 +366,34 @@ static void flow_modify(struct tsof_pipeline *pl, struct tsof_flow *f, struct ts
 	undo_log(pl, u);
 }
 
+/* What a strict mod selects in t: at most the one flow with exactly its match
+ * and priority (a table holds no two), found in the classifier rather than
+ * by a walk of the table, if its cookie and outputs fit too. */
+static struct tsof_flow *strict_flow(const struct tsof_pipeline *pl, struct pl_table *t, const struct pl_flow_sel *sel)
+{
+	struct tsof_cls_rule *r = tsof_cls_find(&t->cls, sel->match, sel->priority, pl->pending);
+	struct tsof_flow *f = r ? TSOF_CONTAINER_OF(r, struct tsof_flow, rule) : NULL;
+
+	return f && pl_flow_selected(f, sel) ? f : NULL;
+}
+
+/* Gives f instructions of its own (they chain per flow): the decoded ones
+ * to the first flow, copies to the others. */
+static int modify_one(struct tsof_pipeline *pl, struct tsof_flow_mod *fm, const struct tsof_insts *decoded,
+		      struct tsof_flow *f)
+{
+	struct tsof_insts *in = fm->insts ? fm->insts : pl_insts_copy(decoded);
+
+	if (!in || !undo_room(pl, 1)) {
+		if (in != fm->insts)
+			pl_insts_free(in);
+		return -1;
+	}
+	fm->insts = NULL;
+	flow_modify(pl, f, in, fm->flags & TSOF_OFPFF_RESET_COUNTS);
+	return 0;
+}
+
 static int flow_mod_modify(struct tsof_pipeline *pl, struct tsof_flow_mod *fm)
 {
 	const struct pl_flow_sel sel = {
@@ -376,21 +404,22 @@ static int flow_mod_modify(struct tsof_pipeline *pl, struct tsof_flow_mod *fm)
 	const struct tsof_insts *decoded = fm->insts;
 	struct pl_table *t = &pl->tables[fm->table_id];
 
-	/* Each flow gets instructions of its own (they chain per flow): the
-	 * first the decoded ones, the others copies. No flow selected: nothing
-	 * happens (6.4, OpenFlow 1.3). */
-	for (struct tsof_flow *f = t->head; f; f = f->next) {
-		if (!pl_flow_selected(f, &sel))
-			continue;
-		struct tsof_insts *in = fm->insts ? fm->insts : pl_insts_copy(decoded);
-		if (!in || !undo_room(pl, 1)) {
-			if (in != fm->insts)
-				pl_insts_free(in);
-			return -1;
-		}
-		fm->insts = NULL;
-		flow_modify(pl, f, in, fm->flags & TSOF_OFPFF_RESET_COUNTS);
+	/* No flow selected: nothing happens (6.4, OpenFlow 1.3). */
+	if (sel.strict) {
+		struct tsof_flow *f = strict_flow(pl, t, &sel);
+		return f ? modify_one(pl, fm, decoded, f) : 0;
 	}
+	for (struct tsof_flow *f = t->head; f; f = f->next)
+		if (pl_flow_selected(f, &sel) && modify_one(pl, fm, decoded, f))
+			return -1;
+	return 0;
+}
+
+static int delete_one(struct tsof_pipeline *pl, struct tsof_flow *f, uint64_t now)
+{
+	if (!undo_room(pl, 1))
+		return -1;
+	flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
 	return 0;
 }
 
@@ -404,15 +433,20 @@ static int flow_mod_delete(struct tsof_pipeline *pl, const struct tsof_flow_mod 
 	int first = fm->table_id == TSOF_OFPTT_ALL ? 0 : fm->table_id;
 	int last = fm->table_id == TSOF_OFPTT_ALL ? TSOF_N_TABLES - 1 : fm->table_id;
 
-	for (int i = first; i <= last; i++)
-		for (struct tsof_flow *f = pl->tables[i].head, *next; f; f = next) {
-			next = f->next;
-			if (!pl_flow_selected(f, &sel))
-				continue;
-			if (!undo_room(pl, 1))
+	for (int i = first; i <= last; i++) {
+		struct pl_table *t = &pl->tables[i];
+		if (sel.strict) {
+			struct tsof_flow *f = strict_flow(pl, t, &sel);
+			if (f && delete_one(pl, f, now))
 				return -1;
-			flow_remove(pl, f, TSOF_OFPRR_DELETE, now);
+			continue;
 		}
+		for (struct tsof_flow *f = t->head, *next; f; f = next) {
+			next = f->next;
+			if (pl_flow_selected(f, &sel) && delete_one(pl, f, now))
+				return -1;
+		}
+	}
 	return 0;
 }
 

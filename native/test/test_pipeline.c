@@ -2053,6 +2053,16 @@ static void test_flow_mod_semantics(void)
 	/* Delete strict: exactly that match and priority. */
 	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE_STRICT, .priority = 20 }, &m24, NULL), 0);
 	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 3);
+	/* Strict, the match and priority right but not the cookie, or not
+	 * the out_port: nothing. Then right, in every table. */
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE_STRICT, .priority = 30, .cookie = 0x99, .cookie_mask = ~0ull }, &m32, NULL), 0);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE_STRICT, .priority = 30, .out_port = 7 }, &m32, NULL), 0);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_MODIFY_STRICT, .priority = 30, .cookie = 0x99, .cookie_mask = ~0ull }, &m32, &in3), 0);
+	send_spec(&s, 1);
+	CHECK_OUT1(2);
+	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 3);
+	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE_STRICT, .table = TSOF_OFPTT_ALL, .priority = 30, .cookie = 0x21, .cookie_mask = ~0ull, .out_port = 2 }, &m32, NULL), 0);
+	CHECK_EQ(count_flows(0, 0, 0, TSOF_OFPP_ANY), 2);
 	/* Delete non-strict by cookie, from all tables. */
 	CHECK_EQ(flow_mod((struct fm){ .table = 4, .priority = 1, .cookie = 0x21 }, NULL, &in2), 0);
 	CHECK_EQ(flow_mod((struct fm){ .command = TSOF_OFPFC_DELETE, .table = TSOF_OFPTT_ALL, .cookie = 0x21, .cookie_mask = ~0ull }, NULL, NULL), 0);
