@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Daemon, eventually, exec, freePort } from '../support/daemon.ts';
+import { runTesterWaitsAgain, type TesterResults } from '../support/ryu-tester.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (path: string) => join(ROOT, path);
@@ -234,19 +235,11 @@ describe.sequential('tsof-switch in Mininet', () => {
     const CASES = ['action/00_OUTPUT.json', 'action/17_PUSH_VLAN.json#1', 'action/25_SET_FIELD/11_IPV4_SRC.json#1', 'match/00_IN_PORT.json'];
     const N_CASES = 3 + 1 + 1 + 9;
 
-    /** The part of the script's results.json read here. */
-    interface Results {
-      aborted?: string;
-      seconds: number;
-      totals: { total: number; ok: number };
-      cases: { file: string; index: number; result: string; reason?: string }[];
-    }
-
-    it('scripts/ryu-switch-test.ts --mininet: every case OK against a TsofSwitch, the network stopped', async () => {
-      const out = join(dir, 'ryu-switch');
+    /** Runs the script through Mininet on these cases, its output in out: its log, results and the network left behind. */
+    async function runTester(cases: string[], out: string) {
       const script = at('scripts/ryu-switch-test.ts');
       const flags = ['--mininet', '--target', 'tsof', '--port', String(await freePort()), '--out', out, '--quiet', '--timeout', '90', '--stall', '40'];
-      const r = await exec(ROOT, process.execPath, ['--import', 'tsx', script, ...flags, ...CASES]);
+      const r = await exec(ROOT, process.execPath, ['--import', 'tsx', script, ...flags, ...cases]);
       const log = `${r.stdout}${r.stderr}`;
       console.log(log);
       // The node names' prefix is the run's own: tsof-switch's log is NAME.log beside the results.
@@ -254,13 +247,24 @@ describe.sequential('tsof-switch in Mininet', () => {
       expect(prefix, log).toBeDefined();
       const links = (await sh('ip', '-o', 'link', 'show')).split('\n').filter((l) => l.includes(prefix!));
       await removeLeftovers(`${prefix}[cst]`, out);
-
       // 0: all OK, 1: some not; anything else means the run could not be made.
       expect([0, 1], log).toContain(r.code);
-      const tester = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
-      results['os-ken switch tester'] = `${tester.totals.ok} OK of ${tester.totals.total} in ${tester.seconds} s`;
+      const tester = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as TesterResults;
       expect(tester.aborted, log).toBeUndefined();
+      return { tester, links };
+    }
+
+    it('scripts/ryu-switch-test.ts --mininet: every case OK against a TsofSwitch, the network stopped', async () => {
+      const out = join(dir, 'ryu-switch');
+      const { tester, links } = await runTester(CASES, out);
       expect(tester.totals.total).toBe(N_CASES);
+      const again = await runTesterWaitsAgain(tester, async (cases) => {
+        const second = await runTester(cases, join(out, 'again'));
+        expect(second.links).toEqual([]);
+        return second.tester;
+      });
+      const ok = tester.cases.filter((c) => c.result === 'OK').length;
+      results['os-ken switch tester'] = `${ok} OK of ${tester.totals.total} in ${tester.seconds} s${again.length ? ` (run again: ${again.join(', ')})` : ''}`;
       expect(tester.cases.filter((c) => c.result !== 'OK').map((c) => `${c.file}#${c.index} ${c.result}: ${c.reason}`)).toEqual([]);
       // Read through the READY line's address: the target received the tester's frames on port 1.
       const ports = readFileSync(join(out, 'target-ports.txt'), 'utf8');

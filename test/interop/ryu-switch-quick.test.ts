@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/daemon.ts';
+import { runTesterWaitsAgain, type TesterResults as Results } from '../support/ryu-tester.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CASES = join(ROOT, 'test/fixtures/ryu-switch-of13');
@@ -35,12 +36,6 @@ const QUICK = [
   'meter/01_DROP_01_PKTPS_00_100.json#1',
 ];
 
-/** The part of the script's results.json read here. */
-interface Results {
-  aborted?: string;
-  totals: { total: number; ok: number; error: number; notRun: number };
-  cases: { file: string; category: string; index: number; description: string; result: string; reason?: string }[];
-}
 
 const casesIn = (entry: string): number => {
   const [file, pick] = entry.split('#');
@@ -73,18 +68,8 @@ describe('the os-ken switch tester against tsof-switch (quick subset)', () => {
 
   beforeAll(async () => {
     results = await runTester(QUICK, out);
-    // The tester's switch counted the frame the target sent, but the tester's own packet-in for it did not come
-    // within its 3 s: a wait of the tester's (docs/conformance.md), not a verdict on the target. Such a case runs
-    // once more, and its second result stands.
-    const waited = results.cases.filter((c) => c.result !== 'OK' && /^Receiving timeout: increment in rx_packets in tester/.test(c.reason ?? ''));
-    if (waited.length && !results.aborted) {
-      const again = await runTester(waited.map((c) => `${c.file}#${c.index}`), join(out, 'again'));
-      for (const c of again.cases) {
-        const i = results.cases.findIndex((r) => r.file === c.file && r.index === c.index);
-        results.cases[i] = c;
-      }
-      console.log(`run again after the tester's own packet-in timeout: ${waited.map((c) => `${c.file}#${c.index}`).join(', ')}`);
-    }
+    const again = await runTesterWaitsAgain(results, (cases) => runTester(cases, join(out, 'again')));
+    if (again.length) console.log(`run again after the tester's own packet-in timeout: ${again.join(', ')}`);
   }, 480_000);
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
