@@ -143,8 +143,10 @@ function options(argv: string[]) {
   // Over the socket's 16 KiB high-water mark with room to spare, so that a backlog this big ends in 'drain'.
   const maxBacklog = integer('max-backlog', v['max-backlog'], 256 * 1024);
   if (maxBacklog < 65536) throw new UsageError(`--max-backlog must be at least 65536 bytes, got ${maxBacklog}`);
-  const nice = v['datapath-nice'] ?? '-10';
-  if (!/^-?\d+$/.test(nice) || +nice < -20 || +nice > 19) throw new UsageError(`--datapath-nice must be a whole number from -20 to 19, got "${nice}"`);
+  const nice = v['datapath-nice'];
+  if (nice !== undefined && (!/^-?\d+$/.test(nice) || +nice < -20 || +nice > 19)) {
+    throw new UsageError(`--datapath-nice must be a whole number from -20 to 19, got "${nice}"`);
+  }
   return {
     help,
     verb: positionals[0],
@@ -163,7 +165,8 @@ function options(argv: string[]) {
     rate,
     burst: integer('packet-in-burst', v['packet-in-burst'], rate),
     dpDesc: v['dp-desc'],
-    datapathNice: +nice,
+    // Unset: TsofSwitch's default.
+    datapathNice: nice === undefined ? undefined : +nice,
     level,
     json,
     metrics,
