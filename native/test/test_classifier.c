@@ -151,6 +151,13 @@ static void full_value(uint8_t *v, unsigned len, unsigned bits)
 
 static void test_every_field(void)
 {
+	/* tsof_field_by_oxm() finds a field by its place in the table. */
+	for (unsigned oxm = 0; oxm <= TSOF_OXM_PBB_UCA + 1; oxm++) {
+		const struct tsof_flow_field *f = tsof_field_by_oxm(oxm);
+		n_checks++;
+		if (oxm == 40 || oxm > TSOF_OXM_PBB_UCA ? f != NULL : !f || f->oxm != oxm)
+			fail(__FILE__, __LINE__, "tsof_field_by_oxm(%u) gave %s", oxm, f ? f->name : "nothing");
+	}
 	for (int i = 0; i < TSOF_N_FIELDS; i++) {
 		const struct tsof_flow_field *f = &tsof_flow_fields[i];
 		struct mb b = { .n = 0 };
