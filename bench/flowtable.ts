@@ -14,6 +14,9 @@
 //   the file itself in each case: its parse time (`ovs-ofctl parse-flows`, the same file) is shown beside, and is
 //   part of every time. A third contender, a switch that does nothing (bench/lib/noop-switch.c: it answers what
 //   ovs-ofctl waits for and drops every flow), is the ceiling: the rate of ovs-ofctl and the kernel alone.
+//   Then the same twice more with ovs-ofctl's part taken out: what it sent (recorded once by a no-op switch with
+//   --record) is sent again by bench/lib/replay.c, which waits where ovs-ofctl waits; the time is the replay's own,
+//   from its first connection to the last answer.
 //   Then strict deletes: every 10th flow removed by a delete_strict line, all in one bundle.
 // - Memory: resident memory (VmRSS) of the tsof-switch process, and of ovs-vswitchd, before and after
 //   --memory-flows flows (default 100,000) are loaded, after 2 s to settle.
@@ -33,7 +36,7 @@
 //        [--idle 10] [--rounds 3] [--only absorb|memory|expiry]
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,6 +138,14 @@ function load(t: Target, file: string, n: number, bundle = false): number {
   return secs;
 }
 
+/** Seconds bench/lib/replay.c took to send rec (n flows, recorded from ovs-ofctl) into t's empty table. */
+function replayInto(t: Target, replayBin: string, rec: string, n: number): number {
+  ofctl('del-flows', t.of);
+  const secs = Number(sh(replayBin, t.of.replace(/^unix:/, ''), rec));
+  if (t.keeps && flowCount(t) !== n) throw new Error(`${t.name} has ${flowCount(t)} flows after the replay, not ${n}`);
+  return secs;
+}
+
 /** Resident memory of a process, MiB. */
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
@@ -176,20 +187,40 @@ if (runs('absorb')) {
   const t0 = performance.now();
   ofctl('parse-flows', file);
   const parse = (performance.now() - t0) / 1000;
+  // What ovs-ofctl sends, recorded once by a second no-op switch, for the replays.
+  const replayBin = join(tmp, 'replay');
+  sh('cc', '-O2', '-o', replayBin, 'bench/lib/replay.c');
+  const recording = async (bundle: boolean): Promise<string> => {
+    const rec = join(tmp, bundle ? 'bundle.rec' : 'plain.rec');
+    const sock = join(tmp, 'record.sock');
+    const recorder = spawn(noopBin, ['--record', rec, sock], { stdio: 'ignore' });
+    try {
+      for (let tries = 0; !existsSync(sock); tries++) {
+        if (tries > 100) throw new Error('the recording no-op switch did not start');
+        await sleep(50);
+      }
+      ofctl(...(bundle ? ['--bundle'] : []), 'add-flows', `unix:${sock}`, file);
+    } finally {
+      recorder.kill('SIGTERM');
+    }
+    return rec;
+  };
   // Plain add-flows waits for a barrier reply after each flow mod: its rate is that round trip's. With --bundle,
-  // ovs-ofctl sends them all and waits once: the rate is the switch's.
-  for (const bundle of [false, true]) {
+  // ovs-ofctl sends them all and waits once: the rate is the switch's. Replayed, ovs-ofctl's own messages reach the
+  // switch as fast as it takes them, without ovs-ofctl's start and parse (which are most of its time with --bundle).
+  for (const [bundle, replay] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    const rec = replay ? await recording(bundle) : '';
     const res = new Map<string, number[]>(absorbing.map((t) => [t.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < absorbing.length; i++) {
         const t = absorbing[(r + i) % absorbing.length]!;
-        process.stderr.write(`${bundle ? '--bundle ' : ''}round ${r + 1}: ${t.name}\n`);
-        res.get(t.name)!.push(N_ABSORB / load(t, file, N_ABSORB, bundle));
+        process.stderr.write(`${replay ? 'replayed ' : ''}${bundle ? '--bundle ' : ''}round ${r + 1}: ${t.name}\n`);
+        res.get(t.name)!.push(N_ABSORB / (replay ? replayInto(t, replayBin, rec, N_ABSORB) : load(t, file, N_ABSORB, bundle)));
         ofctl('del-flows', t.of);
       }
     }
-    console.log(`\nFlow-mod absorption: ${fmt(N_ABSORB)} flows by ovs-ofctl ${bundle ? '--bundle ' : ''}add-flows, flows per second ` +
-      `(ovs-ofctl parse-flows alone: ${fmt(parse, 2)} s)\n`);
+    console.log(`\nFlow-mod absorption: ${fmt(N_ABSORB)} flows by ovs-ofctl ${bundle ? '--bundle ' : ''}add-flows` +
+      (replay ? ', its messages replayed (bench/lib/replay.c), flows per second\n' : `, flows per second (ovs-ofctl parse-flows alone: ${fmt(parse, 2)} s)\n`));
     console.log(`| switch | ${Array.from({ length: ROUNDS }, (_, r) => `round ${r + 1}`).join(' | ')} | median flows/s | tsof / this |`);
     console.log(`|---|${'---:|'.repeat(ROUNDS + 2)}`);
     const ours = median(res.get(tsof.name)!);

@@ -6,8 +6,11 @@
  * (one table with the eight properties ovs-ofctl requires, all empty), any
  * other multipart request (an empty reply), and ONF bundle controls (the
  * reply to each, bundle id kept); flow mods and bundle adds are dropped.
+ * With --record FILE, what the connections send is written to FILE as
+ * received, one after the other, each beginning with its HELLO:
+ * bench/lib/replay.c sends it again.
  *
- * Usage: noop-switch PATH
+ * Usage: noop-switch [--record FILE] PATH
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,7 +73,7 @@ static size_t answer(const uint8_t *m, unsigned len, size_t o)
 	return o;
 }
 
-static void serve(int c)
+static void serve(int c, FILE *record)
 {
 	static const uint8_t hello[8] = { 4, HELLO, 0, 8, 0, 0, 0, 1 };
 	size_t have = 0;
@@ -81,6 +84,8 @@ static void serve(int c)
 	while ((n = read(c, in + have, sizeof(in) - have)) > 0) {
 		size_t off = 0, o = 0;
 
+		if (record && fwrite(in + have, 1, (size_t)n, record) != (size_t)n)
+			return;
 		have += (size_t)n;
 		while (have - off >= 8) {
 			unsigned len = rd16(in + off + 2);
@@ -109,9 +114,20 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	FILE *record = NULL;
 
+	if (argc == 4 && !strcmp(argv[1], "--record")) {
+		/* Unbuffered: each read is on disk before it is answered, so the
+		 * recording is whole once ovs-ofctl has its last answer. */
+		if (!(record = fopen(argv[2], "wb")) || setvbuf(record, NULL, _IONBF, 0)) {
+			perror(argv[2]);
+			return 1;
+		}
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2 || strlen(argv[1]) >= sizeof(a.sun_path)) {
-		fprintf(stderr, "usage: noop-switch PATH\n");
+		fprintf(stderr, "usage: noop-switch [--record FILE] PATH\n");
 		return 2;
 	}
 	strcpy(a.sun_path, argv[1]);
@@ -125,7 +141,7 @@ int main(int argc, char **argv)
 
 		if (c < 0)
 			continue;
-		serve(c);
+		serve(c, record);
 		close(c);
 	}
 }
