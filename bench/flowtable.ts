@@ -16,7 +16,8 @@
 //   ovs-ofctl waits for and drops every flow), is the ceiling: the rate of ovs-ofctl and the kernel alone.
 //   Then the same twice more with ovs-ofctl's part taken out: what it sent (recorded once by a no-op switch with
 //   --record) is sent again by bench/lib/replay.c, which waits where ovs-ofctl waits; the time is the replay's own,
-//   from its first connection to the last answer.
+//   from its first connection to the last answer. And once as a controller pushes flows: the --bundle recording
+//   without its bundle, each flow mod on its own, back to back, and one barrier at the end.
 //   Then strict deletes: every 10th flow removed by a delete_strict line, all in one bundle.
 // - Memory: resident memory (VmRSS) of the tsof-switch process, and of ovs-vswitchd, before and after
 //   --memory-flows flows (default 100,000) are loaded, after 2 s to settle.
@@ -44,6 +45,7 @@ import { parseArgs } from 'node:util';
 import { MAX_MIXED_FLOWS, mixedFlowLine, writeMixedFlows } from './lib/mixed-flows.ts';
 import { startPrivateOvs, stopPrivateOvs } from './lib/ovs.ts';
 import { fmt, median, sh } from './lib/run.ts';
+import { bundleAddHeader, OFPT, ONFT } from '../src/openflow/codec/index.ts';
 import { bridgePath } from '../src/switch/index.ts';
 import { startTsofSwitch } from './tsof-switch.ts';
 
@@ -146,6 +148,24 @@ function replayInto(t: Target, replayBin: string, rec: string, n: number): numbe
   return secs;
 }
 
+/** A --bundle recording as a controller would send its flow mods: each ADD_MESSAGE's flow mod alone, the bundle
+ * controls left out, everything else (HELLOs, requests, the barrier) as it was; the new recording's path. */
+function unbundled(rec: string): string {
+  const b = readFileSync(rec);
+  const kept: Buffer[] = [];
+  const ADD_AT = 16 + bundleAddHeader.size; // ofp_header, experimenter and exp_type, then the add's fixed part
+  for (let o = 0; o < b.length; ) {
+    const m = b.subarray(o, o + b.readUInt16BE(o + 2));
+    o += m.length;
+    const onf = m[1] === OFPT.EXPERIMENTER ? m.readUInt32BE(12) : -1;
+    if (onf === ONFT.BUNDLE_ADD_MESSAGE) kept.push(m.subarray(ADD_AT, ADD_AT + m.readUInt16BE(ADD_AT + 2)));
+    else if (onf !== ONFT.BUNDLE_CONTROL) kept.push(m);
+  }
+  const out = rec.replace(/\.rec$/, '-unbundled.rec');
+  writeFileSync(out, Buffer.concat(kept));
+  return out;
+}
+
 /** Resident memory of a process, MiB. */
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
@@ -205,22 +225,32 @@ if (runs('absorb')) {
     }
     return rec;
   };
+  const plainRec = await recording(false);
+  const bundleRec = await recording(true);
+  const blastRec = unbundled(bundleRec);
   // Plain add-flows waits for a barrier reply after each flow mod: its rate is that round trip's. With --bundle,
   // ovs-ofctl sends them all and waits once: the rate is the switch's. Replayed, ovs-ofctl's own messages reach the
   // switch as fast as it takes them, without ovs-ofctl's start and parse (which are most of its time with --bundle).
-  for (const [bundle, replay] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-    const rec = replay ? await recording(bundle) : '';
+  // Unbundled, the same flow mods go back to back with one barrier at the end, as a controller pushes flows.
+  const ways: { title: string; log: string; load: (t: Target) => number }[] = [
+    { title: 'by ovs-ofctl add-flows', log: '', load: (t) => load(t, file, N_ABSORB) },
+    { title: 'by ovs-ofctl --bundle add-flows', log: '--bundle ', load: (t) => load(t, file, N_ABSORB, true) },
+    { title: 'by ovs-ofctl add-flows, its messages replayed (bench/lib/replay.c)', log: 'replayed ', load: (t) => replayInto(t, replayBin, plainRec, N_ABSORB) },
+    { title: 'by ovs-ofctl --bundle add-flows, its messages replayed', log: 'replayed --bundle ', load: (t) => replayInto(t, replayBin, bundleRec, N_ABSORB) },
+    { title: 'as flow mods back to back and one barrier (the --bundle recording unbundled), replayed', log: 'unbundled ', load: (t) => replayInto(t, replayBin, blastRec, N_ABSORB) },
+  ];
+  for (const way of ways) {
     const res = new Map<string, number[]>(absorbing.map((t) => [t.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < absorbing.length; i++) {
         const t = absorbing[(r + i) % absorbing.length]!;
-        process.stderr.write(`${replay ? 'replayed ' : ''}${bundle ? '--bundle ' : ''}round ${r + 1}: ${t.name}\n`);
-        res.get(t.name)!.push(N_ABSORB / (replay ? replayInto(t, replayBin, rec, N_ABSORB) : load(t, file, N_ABSORB, bundle)));
+        process.stderr.write(`${way.log}round ${r + 1}: ${t.name}\n`);
+        res.get(t.name)!.push(N_ABSORB / way.load(t));
         ofctl('del-flows', t.of);
       }
     }
-    console.log(`\nFlow-mod absorption: ${fmt(N_ABSORB)} flows by ovs-ofctl ${bundle ? '--bundle ' : ''}add-flows` +
-      (replay ? ', its messages replayed (bench/lib/replay.c), flows per second\n' : `, flows per second (ovs-ofctl parse-flows alone: ${fmt(parse, 2)} s)\n`));
+    console.log(`\nFlow-mod absorption: ${fmt(N_ABSORB)} flows ${way.title}, flows per second` +
+      `${way.log === '' ? ` (ovs-ofctl parse-flows alone: ${fmt(parse, 2)} s)` : ''}\n`);
     console.log(`| switch | ${Array.from({ length: ROUNDS }, (_, r) => `round ${r + 1}`).join(' | ')} | median flows/s | tsof / this |`);
     console.log(`|---|${'---:|'.repeat(ROUNDS + 2)}`);
     const ours = median(res.get(tsof.name)!);
