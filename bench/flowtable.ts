@@ -134,9 +134,7 @@ function load(t: Target, file: string, n: number, bundle = false): number {
   const t0 = performance.now();
   ofctl(...(bundle ? ['--bundle'] : []), 'add-flows', t.of, file);
   const secs = (performance.now() - t0) / 1000;
-  if (!t.keeps) return secs;
-  const count = flowCount(t);
-  if (count !== n) throw new Error(`${t.name} has ${count} flows, not ${n}`);
+  expectFlows(t, n);
   return secs;
 }
 
@@ -144,8 +142,15 @@ function load(t: Target, file: string, n: number, bundle = false): number {
 function replayInto(t: Target, replayBin: string, rec: string, n: number): number {
   ofctl('del-flows', t.of);
   const secs = Number(sh(replayBin, t.of.replace(/^unix:/, ''), rec));
-  if (t.keeps && flowCount(t) !== n) throw new Error(`${t.name} has ${flowCount(t)} flows after the replay, not ${n}`);
+  expectFlows(t, n);
   return secs;
+}
+
+/** Fails unless t, if it keeps flows, has n after a load. */
+function expectFlows(t: Target, n: number): void {
+  if (!t.keeps) return;
+  const count = flowCount(t);
+  if (count !== n) throw new Error(`${t.name} has ${count} flows, not ${n}`);
 }
 
 /** A --bundle recording as a controller would send its flow mods: each ADD_MESSAGE's flow mod alone, the bundle

@@ -36,7 +36,6 @@ const QUICK = [
   'meter/01_DROP_01_PKTPS_00_100.json#1',
 ];
 
-
 const casesIn = (entry: string): number => {
   const [file, pick] = entry.split('#');
   if (pick) return pick.split(',').length;
