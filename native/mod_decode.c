@@ -241,9 +241,6 @@ int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *f
 	fm->insts = NULL;
 	fm->refs = (struct tsof_refs){ 0 };
 	fm->err = 0;
-	mlen = (tsof_rd16(msg + 50) + 7u) & ~7u;
-	if (mlen < 8 || mlen > len - 48)
-		return BAD_LEN;
 	if (fm->command > TSOF_OFPFC_DELETE_STRICT)
 		return FLOW_ERR(BAD_COMMAND);
 	if (fm->flags & ~known)
@@ -251,8 +248,10 @@ int tsof_flow_mod_decode(const uint8_t *msg, size_t len, struct tsof_flow_mod *f
 	bool del = fm->command == TSOF_OFPFC_DELETE || fm->command == TSOF_OFPFC_DELETE_STRICT;
 	if (fm->table_id >= TSOF_N_TABLES && !(del && fm->table_id == TSOF_OFPTT_ALL))
 		return FLOW_ERR(BAD_TABLE_ID);
-	if ((err = tsof_match_from_wire(fm->match_wire, mlen, &fm->match_len, &fm->match)))
+	/* The match's own length is judged there (OFPBMC_BAD_LEN, as Open vSwitch answers). */
+	if ((err = tsof_match_from_wire(fm->match_wire, len - 48, &fm->match_len, &fm->match)))
 		return err;
+	mlen = fm->match_len;
 	if (del)
 		return 0;  /* a delete's instructions are not looked at */
 	err = insts_decode(fm->table_id, msg + 48 + mlen, len - 48 - mlen, &fm->refs, &fm->insts);

@@ -9,7 +9,8 @@
 //   exactly the OFPT_ERROR the codec's own Framer and decodeMessage give the
 //   same bytes, with its xid and first 64 bytes (none for a malformed OFPT_ERROR);
 // - a mod or packet-out the codec rejects gets an OFPT_ERROR with its xid (the
-//   datapath's judgement; where its code differs from the codec's is counted);
+//   datapath's judgement; where its code differs from the codec's, the pair of
+//   codes is counted, with the first message of each);
 // - everything the switch sends decodes.
 //
 //   npx tsx scripts/channel-fuzz.ts --count 1000000 [--seed N] [--target HOST:PORT]
@@ -131,6 +132,8 @@ export interface FuzzResult {
   /** Mods and packet-outs the codec rejects and the datapath answered with another code, or accepted. */
   datapathDiffers: number;
   datapathAccepted: number;
+  /** Those answered with another code, by "codec's code -> datapath's code": how many, and the first one's hex. */
+  datapathDiffs: Record<string, { count: number; example: string }>;
   /** The switch's messages that did not decode. */
   undecodable: number;
   /** The first input of each kind of verdict, for a corpus. */
@@ -202,7 +205,7 @@ export async function fuzzChannel(opts: {
 }): Promise<FuzzResult> {
   const started = Date.now();
   const { socket, next } = await open(opts.host, opts.port);
-  const r: FuzzResult = { sent: 0, agreed: 0, failures: [], failureCount: 0, datapathDiffers: 0, datapathAccepted: 0, undecodable: 0, corpus: new Map(), seconds: 0 };
+  const r: FuzzResult = { sent: 0, agreed: 0, failures: [], failureCount: 0, datapathDiffers: 0, datapathAccepted: 0, datapathDiffs: {}, undecodable: 0, corpus: new Map(), seconds: 0 };
   const fail = (what: string, bytes: Uint8Array) => {
     r.failureCount++;
     if (r.failures.length < 20) r.failures.push([what, hex(bytes)]);
@@ -246,8 +249,11 @@ export async function fuzzChannel(opts: {
       else r.agreed++;
     } else if (v.kind === 'datapath-error') {
       if (got.length === 0) r.datapathAccepted++;
-      else if (got[0].errType !== v.error.type || got[0].code !== v.error.code) r.datapathDiffers++;
-      else r.agreed++;
+      else if (got[0].errType !== v.error.type || got[0].code !== v.error.code) {
+        r.datapathDiffers++;
+        const pair = `${errorName(v.error)} -> ${errorName({ type: got[0].errType, code: got[0].code })}`;
+        (r.datapathDiffs[pair] ??= { count: 0, example: hex(m.bytes) }).count++;
+      } else r.agreed++;
     } else r.agreed++;
   };
 

@@ -2117,6 +2117,18 @@ static void test_flow_mod_errors(void)
 	/* Matches */
 	m.n = 0; oxmn(&m, TSOF_OXM_TCP_DST, 2, 80);
 	CHECK_EQ(add(0, 1, &m, NULL), ERR(BAD_MATCH, TSOF_OFPBMC_BAD_PREREQ));
+	{
+		/* A match whose length runs past the message is the match's length problem; its type is judged first. */
+		struct mb msg;
+		struct tsof_flow_mod fm;
+		flow_mod_msg(&msg, (struct fm){ .priority = 1 }, NULL, NULL);
+		wr16(msg.d + 50, 52);
+		CHECK_EQ(tsof_flow_mod_decode(msg.d, msg.n, &fm), ERR(BAD_MATCH, TSOF_OFPBMC_BAD_LEN));
+		wr16(msg.d + 50, 0);
+		CHECK_EQ(tsof_flow_mod_decode(msg.d, msg.n, &fm), ERR(BAD_MATCH, TSOF_OFPBMC_BAD_LEN));
+		wr16(msg.d + 48, 0x36); wr16(msg.d + 50, 0x1704);
+		CHECK_EQ(tsof_flow_mod_decode(msg.d, msg.n, &fm), ERR(BAD_MATCH, TSOF_OFPBMC_BAD_TYPE));
+	}
 	/* Table full */
 	tsof_pipeline_set_max_flows(pl, 2);
 	CHECK_EQ(add(1, 1, NULL, NULL), 0);
