@@ -267,22 +267,31 @@ static void group_cfg_free_vnode(struct tsof_vnode *v)
 	tsof_group_cfg_free(TSOF_CONTAINER_OF(v, struct tsof_group_cfg, v));
 }
 
-/* The ofp_bucket list of group id of type. */
-static int buckets_decode(uint32_t id, uint8_t type, const uint8_t *p, size_t len, struct tsof_refs *refs,
-			  struct tsof_group_cfg **out)
+/* How many ofp_buckets p[0, len) frames, into *n: 0 or OFPGMFC_BAD_BUCKET. */
+static int buckets_count(const uint8_t *p, size_t len, uint32_t *n)
 {
-	const struct tsof_action_env env = { .packet_out = false, .refs = refs };
-	uint32_t n = 0;
-	int err = 0;
-
-	if (type > TSOF_OFPGT_FF)
-		return GROUP_ERR(BAD_TYPE);
-	for (size_t at = 0; at < len; n++) {
+	*n = 0;
+	for (size_t at = 0; at < len; ++*n) {
 		size_t blen = len - at >= 16 ? tsof_rd16(p + at) : 0;
 		if (blen < 16 || blen % 8 || blen > len - at)
 			return GROUP_ERR(BAD_BUCKET);
 		at += blen;
 	}
+	return 0;
+}
+
+/* The ofp_bucket list of group id of type. */
+static int buckets_decode(uint32_t id, uint8_t type, const uint8_t *p, size_t len, struct tsof_refs *refs,
+			  struct tsof_group_cfg **out)
+{
+	const struct tsof_action_env env = { .packet_out = false, .refs = refs };
+	uint32_t n;
+	int err = 0;
+
+	if (type > TSOF_OFPGT_FF)
+		return GROUP_ERR(BAD_TYPE);
+	if ((err = buckets_count(p, len, &n)))
+		return err;
 	if (type == TSOF_OFPGT_INDIRECT && n != 1)
 		return GROUP_ERR(INVALID_GROUP);
 	struct tsof_group_cfg *cfg = calloc(1, sizeof *cfg + n * sizeof cfg->b[0]);
@@ -348,8 +357,13 @@ int tsof_group_mod_decode(const uint8_t *msg, size_t len, struct tsof_group_mod 
 		if ((err = defer_after_tables(err, true, &gm->err)))
 			tsof_refs_free(&gm->refs);
 		return err;
-	case TSOF_OFPGC_DELETE:
-		return 0;
+	case TSOF_OFPGC_DELETE: {
+		/* OpenFlow 1.3.5 refuses a delete that carries buckets (as Open vSwitch does). */
+		uint32_t n;
+		if ((err = buckets_count(msg + 16, len - 16, &n)))
+			return err;
+		return n ? GROUP_ERR(INVALID_GROUP) : 0;
+	}
 	default:
 		return GROUP_ERR(BAD_COMMAND);
 	}

@@ -132,7 +132,7 @@ export interface FuzzResult {
   /** Mods and packet-outs the codec rejects and the datapath answered with another code, or accepted. */
   datapathDiffers: number;
   datapathAccepted: number;
-  /** Those answered with another code, by "codec's code -> datapath's code": how many, and the first one's hex. */
+  /** Both, by "codec's code -> datapath's code (or accepted)": how many, and the first one's hex. */
   datapathDiffs: Record<string, { count: number; example: string }>;
   /** The switch's messages that did not decode. */
   undecodable: number;
@@ -248,12 +248,14 @@ export async function fuzzChannel(opts: {
       if (got.length) fail('a malformed OFPT_ERROR was answered', m.bytes);
       else r.agreed++;
     } else if (v.kind === 'datapath-error') {
-      if (got.length === 0) r.datapathAccepted++;
-      else if (got[0].errType !== v.error.type || got[0].code !== v.error.code) {
-        r.datapathDiffers++;
-        const pair = `${errorName(v.error)} -> ${errorName({ type: got[0].errType, code: got[0].code })}`;
+      const differs = got.length === 0 || got[0].errType !== v.error.type || got[0].code !== v.error.code;
+      if (!differs) r.agreed++;
+      else {
+        if (got.length === 0) r.datapathAccepted++;
+        else r.datapathDiffers++;
+        const pair = `${errorName(v.error)} -> ${got.length ? errorName({ type: got[0].errType, code: got[0].code }) : 'accepted'}`;
         (r.datapathDiffs[pair] ??= { count: 0, example: hex(m.bytes) }).count++;
-      } else r.agreed++;
+      }
     } else r.agreed++;
   };
 

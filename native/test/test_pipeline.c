@@ -1734,6 +1734,9 @@ static void test_group_mod_errors(void)
 	struct mb bad = b;
 	bad.d[1] = 12;  /* bucket length below 16 */
 	CHECK_EQ(group_mod(TSOF_OFPGC_ADD, TSOF_OFPGT_ALL, 3, &bad), ERR(GROUP_MOD_FAILED, TSOF_OFPGMFC_BAD_BUCKET));
+	/* A delete carries no buckets (OpenFlow 1.3.5); bytes that are not buckets are BAD_BUCKET first. */
+	CHECK_EQ(group_mod(TSOF_OFPGC_DELETE, 0, 1, &b), ERR(GROUP_MOD_FAILED, TSOF_OFPGMFC_INVALID_GROUP));
+	CHECK_EQ(group_mod(TSOF_OFPGC_DELETE, 0, 1, &bad), ERR(GROUP_MOD_FAILED, TSOF_OFPGMFC_BAD_BUCKET));
 	/* An action error inside a bucket is an action error. */
 	struct mb ba = { .n = 0 }, bb = { .n = 0 };
 	a_arg32(&ba, TSOF_OFPAT_GROUP, 99);
